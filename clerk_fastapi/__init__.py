@@ -1,0 +1,79 @@
+"""clerk-fastapi: accept every kind of Clerk credential in FastAPI.
+
+```python
+from clerk_fastapi import Auth, Clerk, SessionAuth
+
+clerk = Clerk()
+app = FastAPI(lifespan=clerk.lifespan)
+
+@app.get("/me")
+async def me(auth: Annotated[SessionAuth, Depends(Auth())]):
+    return {"user_id": auth.user_id}
+```
+"""
+
+from clerk_fastapi._version import __version__
+from clerk_fastapi.clerk import Clerk
+from clerk_fastapi.core import RequestState
+from clerk_fastapi.errors import (
+    ClerkAPIError,
+    ClerkError,
+    ClerkNetworkError,
+    ConfigurationError,
+    Reason,
+    TokenVerificationError,
+    UpstreamError,
+)
+from clerk_fastapi.fastapi_auth.aliases import (
+    AnyAuthDep,
+    APIKeyDep,
+    M2MDep,
+    OAuthDep,
+    OptionalSessionDep,
+    SessionDep,
+)
+from clerk_fastapi.fastapi_auth.dependency import Auth, get_clerk
+from clerk_fastapi.fastapi_auth.errors import ClerkAuthError
+from clerk_fastapi.models import (
+    APIKeyAuth,
+    AuthObject,
+    M2MAuth,
+    OAuthAuth,
+    SessionAuth,
+    TokenType,
+)
+from clerk_fastapi.settings import ClerkSettings
+from clerk_fastapi.tokens import Credential
+from clerk_fastapi.verifiers import TokenVerifier, Verified
+
+__all__ = [
+    "APIKeyAuth",
+    "APIKeyDep",
+    "AnyAuthDep",
+    "Auth",
+    "AuthObject",
+    "Clerk",
+    "ClerkAPIError",
+    "ClerkAuthError",
+    "ClerkError",
+    "ClerkNetworkError",
+    "ClerkSettings",
+    "ConfigurationError",
+    "Credential",
+    "M2MAuth",
+    "M2MDep",
+    "OAuthAuth",
+    "OAuthDep",
+    "OptionalSessionDep",
+    "Reason",
+    "RequestState",
+    "SessionAuth",
+    "SessionDep",
+    "TokenType",
+    "TokenVerificationError",
+    "TokenVerifier",
+    "UpstreamError",
+    "Verified",
+    "__version__",
+    "get_clerk",
+]

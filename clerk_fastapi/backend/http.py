@@ -1,0 +1,139 @@
+"""One pooled ``httpx.AsyncClient`` per event loop, strict deadlines, at most one retry.
+
+Errors come out as ``ClerkAPIError`` (Clerk answered non-2xx) or ``ClerkNetworkError`` (no answer).
+Neither ever carries the secret or the request body (which holds the token).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+import anyio
+import httpx
+
+from clerk_fastapi._version import __version__
+from clerk_fastapi.errors import ClerkAPIError, ClerkNetworkError
+from clerk_fastapi.settings import ClerkSettings
+
+logger = logging.getLogger("clerk_fastapi")
+
+CLERK_API_VERSION = "2026-05-12"
+USER_AGENT = f"clerk-fastapi/{__version__}"
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        return None
+    return seconds if 0 <= seconds <= 86_400 else None
+
+
+class BackendHTTP:
+    """Sends requests to ``settings.api_url``.
+
+    The client is created lazily in the running event loop and re-created if the loop changes
+    (a client's pooled connections cannot cross loops, e.g. between two ``TestClient`` runs).
+    """
+
+    def __init__(
+        self, settings: ClerkSettings, *, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self._settings = settings
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.requests_sent = 0
+
+    def client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop or self._client.is_closed:
+            timeout = httpx.Timeout(
+                self._settings.http_timeout, connect=self._settings.http_connect_timeout
+            )
+            self._client = httpx.AsyncClient(
+                base_url=self._settings.api_url,
+                timeout=timeout,
+                follow_redirects=False,
+                transport=self._transport,
+                headers={"User-Agent": USER_AGENT, "Clerk-API-Version": CLERK_API_VERSION},
+                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+                trust_env=False,
+            )
+            self._loop = loop
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and not client.is_closed:
+            with contextlib.suppress(RuntimeError):  # created in another, now closed, loop
+                await client.aclose()
+
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        secret: str | None,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        deadline: float | None = None,
+    ) -> Any:
+        """Send one request; return the decoded JSON body of a 2xx answer.
+
+        Retries once, and only on a connection error (never after an HTTP answer such as 429).
+        """
+        headers = {"Authorization": f"Bearer {secret}"} if secret else {}
+        if json is not None:
+            headers["Content-Type"] = "application/json"
+        client = self.client()
+        timeout = deadline if deadline is not None else self._settings.http_timeout
+        response: httpx.Response | None = None
+        try:
+            with anyio.fail_after(timeout):
+                for attempt in (1, 2):
+                    try:
+                        self.requests_sent += 1
+                        response = await client.request(
+                            method, path, json=json, params=params, headers=headers
+                        )
+                        break
+                    except httpx.TimeoutException:
+                        raise
+                    except httpx.TransportError:
+                        if attempt == 2:
+                            raise
+        except (TimeoutError, httpx.TimeoutException):
+            raise ClerkNetworkError("Clerk did not answer in time") from None
+        except httpx.TransportError as exc:
+            raise ClerkNetworkError(f"Clerk could not be reached ({type(exc).__name__})") from None
+        assert response is not None
+        return _decode(response)
+
+
+def _decode(response: httpx.Response) -> Any:
+    retry_after = parse_retry_after(response.headers.get("retry-after"))
+    try:
+        body = response.json() if response.content else None
+    except ValueError:
+        body = None
+    if 200 <= response.status_code < 300:
+        if body is None and response.content:
+            raise ClerkAPIError(response.status_code, [{"code": "invalid_json_body"}])
+        return body
+    errors: list[dict[str, Any]] = []
+    trace_id = response.headers.get("cf-ray")
+    if isinstance(body, dict):
+        raw_errors = body.get("errors")
+        if isinstance(raw_errors, list):
+            errors = [e for e in raw_errors if isinstance(e, dict)]
+        if isinstance(body.get("clerk_trace_id"), str):
+            trace_id = body["clerk_trace_id"]
+    raise ClerkAPIError(
+        response.status_code, errors, clerk_trace_id=trace_id, retry_after=retry_after
+    )

@@ -1,0 +1,89 @@
+"""Typed Backend API resources, built from Clerk's snake_case wire JSON.
+
+Timestamps on the wire are milliseconds since the epoch; each is also exposed as an aware
+``datetime`` (``*_datetime``).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def ms_to_datetime(value: int | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+class _Resource(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    object: str | None = None
+    id: str
+    subject: str
+    scopes: list[str] = Field(default_factory=list)
+    claims: dict[str, Any] | None = None
+    revoked: bool = False
+    revocation_reason: str | None = None
+    expired: bool = False
+    expiration: int | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    last_used_at: int | None = None
+
+    @property
+    def expiration_datetime(self) -> datetime | None:
+        return ms_to_datetime(self.expiration)
+
+    @property
+    def created_at_datetime(self) -> datetime | None:
+        return ms_to_datetime(self.created_at)
+
+    @property
+    def updated_at_datetime(self) -> datetime | None:
+        return ms_to_datetime(self.updated_at)
+
+    @property
+    def last_used_at_datetime(self) -> datetime | None:
+        return ms_to_datetime(self.last_used_at)
+
+
+class M2MToken(_Resource):
+    """``object: machine_to_machine_token``. ``token`` is present only when just created."""
+
+    token: str | None = Field(None, repr=False)
+
+
+class APIKey(_Resource):
+    """``object: api_key``. ``secret`` is present only when just created."""
+
+    type: str | None = None
+    name: str | None = None
+    created_by: str | None = None
+    description: str | None = None
+    secret: str | None = Field(None, repr=False)
+
+
+class OAuthAccessToken(_Resource):
+    """``object: clerk_idp_oauth_access_token``."""
+
+    client_id: str = ""
+    type: str | None = None
+
+
+R = TypeVar("R", bound=_Resource)
+
+
+class Page(BaseModel, Generic[R]):
+    """One page of a list call."""
+
+    model_config = ConfigDict(frozen=True)
+
+    data: list[R]
+    total_count: int

@@ -1,0 +1,1 @@
+"""The FastAPI layer: the only part of the package that imports FastAPI."""

@@ -1,0 +1,28 @@
+"""Ready ``Annotated`` aliases for the common cases."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+
+from clerk_fastapi.fastapi_auth.dependency import Auth
+from clerk_fastapi.models import APIKeyAuth, AuthObject, M2MAuth, OAuthAuth, SessionAuth
+
+SessionDep = Annotated[SessionAuth, Depends(Auth())]
+"""A signed-in user (session token)."""
+
+OptionalSessionDep = Annotated[SessionAuth | None, Depends(Auth(optional=True))]
+"""A signed-in user, or ``None`` when no credentials were sent."""
+
+OAuthDep = Annotated[OAuthAuth, Depends(Auth(accepts="oauth_token"))]
+"""A third-party app acting for a user (OAuth access token)."""
+
+M2MDep = Annotated[M2MAuth, Depends(Auth(accepts="m2m_token"))]
+"""Another of your services (M2M token)."""
+
+APIKeyDep = Annotated[APIKeyAuth, Depends(Auth(accepts="api_key"))]
+"""A user's or organisation's script (API key)."""
+
+AnyAuthDep = Annotated[AuthObject, Depends(Auth(accepts="any"))]
+"""Any of the four; branch on ``token_type``."""

@@ -1,0 +1,185 @@
+"""``Auth``: the dependency a route declares, and ``get_clerk``, how it finds its ``Clerk``."""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from fastapi import Depends
+from fastapi.security import SecurityScopes
+from pydantic import BaseModel
+from starlette.requests import HTTPConnection
+
+from clerk_fastapi.clerk import Clerk
+from clerk_fastapi.fastapi_auth.errors import (
+    SCOPE_TOKEN,
+    error_for_state,
+    for_connection,
+    insufficient_scope,
+)
+from clerk_fastapi.fastapi_auth.schemes import DEFAULT_SCHEME_NAMES, ClerkTokenScheme
+from clerk_fastapi.models import SessionAuth
+from clerk_fastapi.tokens import Accepts, normalize_accepts
+
+logger = logging.getLogger("clerk_fastapi")
+
+REVERIFICATION_PRESETS = ("strict_mfa", "strict", "moderate", "lax")
+
+
+def get_clerk(request: HTTPConnection) -> Clerk:
+    """The app's ``Clerk``: the one ``Clerk.lifespan``/``clerk.install(app)`` registered, else one
+    built from ``CLERK_*`` environment variables (kept on the app). Override it in tests with
+    ``app.dependency_overrides[get_clerk]``."""
+    state = request.app.state
+    clerk = getattr(state, "clerk", None)
+    if clerk is None:
+        clerk = Clerk()
+        state.clerk = clerk
+    if not isinstance(clerk, Clerk):
+        raise TypeError("app.state.clerk is not a clerk_fastapi.Clerk")
+    return clerk
+
+
+def _names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else tuple(value)
+    for item in items:
+        if not isinstance(item, str) or not SCOPE_TOKEN.fullmatch(item):
+            raise ValueError(
+                f"{what} entries must be non-empty strings without spaces, quotes or "
+                f"backslashes; got {item!r}"
+            )
+    return items
+
+
+class Auth:
+    """Authenticate a request; use it inside ``Depends()`` or ``Security()``.
+
+    ``accepts``: ``"session_token"`` (default), ``"oauth_token"``, ``"m2m_token"`` (alias
+    ``"machine_token"``), ``"api_key"``, a list of them, or ``"any"``.
+    ``scopes``: required of OAuth, API-key and M2M tokens (sessions are not scoped).
+    ``permissions``/``features`` (all required), ``roles``/``plans`` (any one) and
+    ``reverification``: checked on sessions with ``has()``; machine tokens fail them.
+    ``optional``: return ``None`` when no credentials were sent (bad ones still give 401).
+    """
+
+    def __init__(
+        self,
+        accepts: str | Sequence[str] = "session_token",
+        *,
+        scopes: str | Iterable[str] = (),
+        permissions: str | Iterable[str] = (),
+        roles: str | Iterable[str] = (),
+        features: str | Iterable[str] = (),
+        plans: str | Iterable[str] = (),
+        reverification: str | Mapping[str, Any] | None = None,
+        optional: bool = False,
+        clerk: Clerk | None = None,
+        scheme_names: Mapping[str, str] | None = None,
+    ) -> None:
+        self.accepts: Accepts = normalize_accepts(accepts)
+        self.scopes = _names(scopes, "scopes")
+        self.permissions = _names(permissions, "permissions")
+        self.roles = _names(roles, "roles")
+        self.features = _names(features, "features")
+        self.plans = _names(plans, "plans")
+        if isinstance(reverification, str) and reverification not in REVERIFICATION_PRESETS:
+            raise ValueError(
+                f"reverification must be one of {REVERIFICATION_PRESETS} or "
+                "{'level': ..., 'afterMinutes': ...}"
+            )
+        self.reverification = (
+            dict(reverification) if isinstance(reverification, Mapping) else reverification
+        )
+        if not isinstance(optional, bool):
+            raise TypeError("optional must be True or False")
+        self.optional = optional
+        if clerk is not None and not isinstance(clerk, Clerk):
+            raise TypeError("clerk must be a clerk_fastapi.Clerk")
+        self.clerk = clerk
+        names = {**DEFAULT_SCHEME_NAMES, **(scheme_names or {})}
+        unknown = set(scheme_names or {}) - set(DEFAULT_SCHEME_NAMES)
+        if unknown:
+            raise ValueError(f"scheme_names has unknown token types: {sorted(unknown)}")
+        self.schemes = tuple(ClerkTokenScheme(t, names[t]) for t in self.accepts.ordered)
+        self.__signature__ = self._signature()
+
+    def _signature(self) -> inspect.Signature:
+        kind = inspect.Parameter.KEYWORD_ONLY
+        params = [
+            inspect.Parameter("request", kind, annotation=HTTPConnection),
+            inspect.Parameter("security_scopes", kind, annotation=SecurityScopes),
+        ]
+        if self.clerk is None:
+            params.append(
+                inspect.Parameter("clerk", kind, annotation=Clerk, default=Depends(get_clerk))
+            )
+        # The schemes are sub-dependencies so that FastAPI lists each as an alternative.
+        for index, scheme in enumerate(self.schemes):
+            params.append(
+                inspect.Parameter(f"_scheme_{index}", kind, annotation=Any, default=Depends(scheme))
+            )
+        return inspect.Signature(params)
+
+    async def __call__(
+        self,
+        *,
+        request: HTTPConnection,
+        security_scopes: SecurityScopes,
+        clerk: Clerk | None = None,
+        **_schemes: Any,
+    ) -> Any:
+        instance = self.clerk or clerk
+        assert instance is not None
+        state = await instance.authenticate_request(request, self.accepts)
+        if state.error == "missing" and self.optional:
+            return None
+        principal = state.to_auth()
+        if principal is None:
+            fapi = instance.settings.frontend_api
+            metadata = (
+                f"https://{fapi}/.well-known/oauth-protected-resource"
+                if fapi and self.accepts.allows("oauth_token")
+                else None
+            )
+            raise for_connection(
+                request,
+                error_for_state(
+                    state,
+                    resource_metadata=metadata,
+                    retry_after_default=instance.settings.retry_after_default,
+                ),
+            )
+        missing = self.missing(principal, security_scopes.scopes)
+        if missing:
+            raise for_connection(request, insufficient_scope(missing))
+        return principal
+
+    def missing(self, principal: BaseModel, extra_scopes: Sequence[str] = ()) -> list[str]:
+        """The required names this principal lacks (empty: authorised)."""
+        if isinstance(principal, SessionAuth):
+            lacking = [p for p in self.permissions if not principal.has(permission=p)]
+            lacking += [f for f in self.features if not principal.has(feature=f)]
+            if self.roles and not any(principal.has(role=r) for r in self.roles):
+                lacking += list(self.roles)
+            if self.plans and not any(principal.has(plan=p) for p in self.plans):
+                lacking += list(self.plans)
+            if self.reverification is not None and not principal.has(
+                reverification=self.reverification
+            ):
+                lacking.append("reverification")
+            return lacking
+        # Machine tokens: has() is always false, so session-only checks fail closed.
+        lacking = [*self.permissions, *self.roles, *self.features, *self.plans]
+        if self.reverification is not None:
+            lacking.append("reverification")
+        held = set(getattr(principal, "scopes", ()) or ())
+        for scope in dict.fromkeys([*self.scopes, *extra_scopes]):
+            if scope not in held:
+                lacking.append(scope)
+        return lacking
+
+    def __repr__(self) -> str:
+        kinds = "any" if self.accepts.any else ",".join(self.accepts.ordered)
+        return f"Auth(accepts={kinds!r}, scopes={list(self.scopes)!r}, optional={self.optional})"

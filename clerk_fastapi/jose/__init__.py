@@ -1,0 +1,1 @@
+"""Strict JWS/JWT handling in Clerk's order: parse, class checks, key, signature, claims."""

@@ -1,0 +1,102 @@
+"""Strict parsing of a compact JWS (RFC 7515 section 7.1) without trusting anything in it.
+
+Exactly two dots; canonical unpadded base64url in every segment; header and payload are UTF-8
+JSON objects with no duplicate members and no NaN/Infinity. Anything else is ``token-invalid``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from clerk_fastapi.errors import Reason, TokenVerificationError
+
+_SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
+# A JSON escape for a UTF-16 surrogate: only then can a lone surrogate hide in the text.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _invalid(message: str = "The token is not a valid JWT.") -> TokenVerificationError:
+    return TokenVerificationError(Reason.TOKEN_INVALID, message)
+
+
+def b64url_decode(segment: str) -> bytes:
+    """Decode canonical, unpadded base64url; refuse padding, other alphabets and loose bits."""
+    if len(segment) % 4 == 1 or not _SEGMENT.fullmatch(segment):
+        raise _invalid()
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        raise _invalid() from None
+    # Non-zero unused low bits in the last character decode to the same bytes: refuse them.
+    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
+        raise _invalid()
+    return raw
+
+
+def b64url_encode(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"non-finite number {name}")
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result = dict(pairs)
+    if len(result) != len(pairs):
+        raise ValueError("duplicate member")
+    return result
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object, strictly: UTF-8, no duplicate members, no NaN/Infinity, no lone surrogate."""
+    try:
+        text = raw.decode("utf-8")
+        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        if _SURROGATE_ESCAPE.search(text):
+            # A lone surrogate would crash any later UTF-8 encoding (a 500 in the response).
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except (ValueError, RecursionError, UnicodeError, TypeError):
+        raise _invalid() from None
+    if not isinstance(value, dict):
+        raise _invalid()
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class CompactJWS:
+    """A parsed but NOT verified compact JWS."""
+
+    header: dict[str, Any]
+    payload: dict[str, Any]
+    signing_input: bytes
+    signature: bytes
+
+
+def looks_like_jwt(token: str) -> bool:
+    """Clerk's ``JwtFormatRegExp``: three non-empty base64url-alphabet segments."""
+    parts = token.split(".")
+    return len(parts) == 3 and all(p and _SEGMENT.fullmatch(p) for p in parts)
+
+
+def parse_compact(token: str) -> CompactJWS:
+    parts = token.split(".")
+    if len(parts) != 3:
+        raise _invalid()
+    header_seg, payload_seg, signature_seg = parts
+    if not header_seg or not payload_seg or not signature_seg:
+        raise _invalid()
+    header = parse_json_object(b64url_decode(header_seg))
+    payload = parse_json_object(b64url_decode(payload_seg))
+    signature = b64url_decode(signature_seg)
+    return CompactJWS(
+        header=header,
+        payload=payload,
+        signing_input=f"{header_seg}.{payload_seg}".encode("ascii"),
+        signature=signature,
+    )

@@ -1,0 +1,151 @@
+"""The JWKS store: keys pre-built once per fetch, scoped to one Clerk instance.
+
+Fresh for ``jwks_cache_ttl``; an unknown ``kid`` triggers one single-flight refetch, then a
+cool-down; when Clerk is down, the last good keys keep serving for ``jwks_max_stale``.
+With ``jwt_key`` (PEM) it is fully networkless.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+
+from clerk_fastapi.backend.http import BackendHTTP
+from clerk_fastapi.errors import (
+    ClerkAPIError,
+    ClerkNetworkError,
+    Reason,
+    TokenVerificationError,
+    UpstreamError,
+)
+from clerk_fastapi.jose.keys import UnsafeKeyError, VerificationKey, keys_from_jwks
+from clerk_fastapi.settings import ClerkSettings
+from clerk_fastapi.singleflight import SingleFlight
+
+logger = logging.getLogger("clerk_fastapi")
+
+MAX_KID_LENGTH = 256
+
+
+class JWKSStore:
+    def __init__(
+        self, settings: ClerkSettings, http: BackendHTTP, clock: Callable[[], float]
+    ) -> None:
+        self._settings = settings
+        self._http = http
+        self._clock = clock
+        pem = settings.jwt_public_key
+        self._pem_key = VerificationKey(kid=None, algorithm="RS256", key=pem) if pem else None
+        self._keys: dict[str, VerificationKey] = {}
+        self._fetched_at: float | None = None
+        self._cooldown_from = -math.inf
+        self._flight: SingleFlight[None] = SingleFlight()
+        self.fetches = 0
+
+    @property
+    def networkless(self) -> bool:
+        return self._pem_key is not None
+
+    def clear(self) -> None:
+        self._keys = {}
+        self._fetched_at = None
+        self._cooldown_from = -math.inf
+        self._flight.clear()
+
+    async def warm_up(self) -> None:
+        """Fetch the keys at start-up. Never raises; does not start the unknown-kid cool-down."""
+        if self._pem_key is not None or self._settings.secret() is None:
+            return
+        try:
+            await self._flight.run("jwks", self._fetch)
+        except UpstreamError as exc:
+            logger.warning("JWKS warm-up failed (%s); requests will retry", exc.reason)
+
+    async def get_key(self, kid: object) -> VerificationKey:
+        if self._pem_key is not None:
+            return self._pem_key  # Clerk does not compare the kid in PEM mode.
+        if not isinstance(kid, str) or not kid or len(kid) > MAX_KID_LENGTH:
+            raise TokenVerificationError(Reason.TOKEN_INVALID, "The token has no usable kid.")
+        now = self._clock()
+        fetched_in_this_call = False
+        if self._fetched_at is None or now - self._fetched_at >= self._settings.jwks_cache_ttl:
+            await self._refresh_or_serve_stale(now)
+            fetched_in_this_call = True
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        if (
+            not fetched_in_this_call
+            and now - self._cooldown_from >= self._settings.jwks_refetch_cooldown
+        ):
+            self._cooldown_from = now
+            await self._flight.run("jwks", self._fetch)
+            key = self._keys.get(kid)
+            if key is not None:
+                return key
+        raise TokenVerificationError(
+            Reason.JWK_KID_MISMATCH,
+            "Unable to find a signing key in the JWKS that matches the token's kid.",
+        )
+
+    async def _refresh_or_serve_stale(self, now: float) -> None:
+        self._cooldown_from = now
+        try:
+            await self._flight.run("jwks", self._fetch)
+        except UpstreamError:
+            fetched = self._fetched_at
+            stale_limit = self._settings.jwks_cache_ttl + self._settings.jwks_max_stale
+            if self._keys and fetched is not None and now - fetched < stale_limit:
+                logger.warning(
+                    "JWKS refresh failed; serving keys fetched %.0f s ago", now - fetched
+                )
+                return
+            raise
+
+    async def _fetch(self) -> None:
+        secret = self._settings.secret()
+        if secret is None:
+            logger.error("Cannot load the JWKS: set CLERK_SECRET_KEY (or CLERK_JWT_KEY).")
+            raise UpstreamError(
+                Reason.JWK_FAILED_TO_RESOLVE,
+                "No secret key to fetch the JWKS with. Set CLERK_SECRET_KEY.",
+            )
+        self.fetches += 1
+        path = f"/{self._settings.api_version}/jwks"
+        try:
+            document = await self._http.request("GET", path, secret=secret)
+        except ClerkNetworkError as exc:
+            raise UpstreamError(Reason.JWK_REMOTE_FAILED_TO_LOAD, exc.message) from None
+        except ClerkAPIError as exc:
+            if exc.status in (401, 403):
+                logger.error(
+                    "Clerk refused our secret key when loading the JWKS (status %s, code %s): "
+                    "check CLERK_SECRET_KEY",
+                    exc.status,
+                    exc.code,
+                )
+                raise UpstreamError(
+                    Reason.SECRET_KEY_INVALID, "Clerk rejected the secret key."
+                ) from None
+            raise UpstreamError(
+                Reason.JWK_REMOTE_FAILED_TO_LOAD,
+                f"Error loading the Clerk JWKS (status {exc.status}).",
+                retry_after=exc.retry_after,
+            ) from None
+        try:
+            keys, refused = keys_from_jwks(document)
+        except UnsafeKeyError as exc:
+            raise UpstreamError(
+                Reason.JWK_REMOTE_INVALID, f"The JWKS is malformed: {exc}."
+            ) from None
+        for why in refused:
+            logger.warning("Refused a JWKS key: %s", why)
+        if not keys:
+            raise UpstreamError(
+                Reason.JWK_REMOTE_INVALID,
+                "The JWKS endpoint did not contain any usable signing keys.",
+            )
+        # Replace rather than merge (Clerk merges): a key Clerk withdrew stops verifying at once.
+        self._keys = keys
+        self._fetched_at = self._clock()

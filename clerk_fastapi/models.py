@@ -1,0 +1,107 @@
+"""The typed principals a route receives: a discriminated union on ``token_type``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from clerk_fastapi.authorization import check_authorization
+
+TokenType = Literal["session_token", "oauth_token", "m2m_token", "api_key"]
+TOKEN_TYPES: tuple[TokenType, ...] = ("session_token", "oauth_token", "m2m_token", "api_key")
+MACHINE_TOKEN_TYPES: tuple[TokenType, ...] = ("oauth_token", "m2m_token", "api_key")
+
+
+class _Principal(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+
+class SessionAuth(_Principal):
+    """A signed-in user, from a verified session token."""
+
+    token_type: Literal["session_token"] = "session_token"
+    user_id: str = Field(description="The user (`sub`).")
+    session_id: str | None = Field(None, description="The session (`sid`).")
+    session_status: str | None = Field(None, description="`active` or `pending` (`sts`).")
+    org_id: str | None = Field(None, description="The active organization.")
+    org_role: str | None = Field(None, description="Role in the active organization (`org:...`).")
+    org_slug: str | None = None
+    org_permissions: list[str] = Field(default_factory=list)
+    actor: dict[str, Any] | None = Field(None, description="Impersonation actor (`act`).")
+    factor_verification_age: tuple[int, int] | None = Field(
+        None, description="Minutes since first and second factor verification (-1: none)."
+    )
+    features: list[str] = Field(default_factory=list, description="`fea` entries, `scope:name`.")
+    plans: list[str] = Field(default_factory=list, description="`pla` entries, `scope:name`.")
+    claims: dict[str, Any] = Field(default_factory=dict, description="Every claim of the token.")
+
+    def has(
+        self,
+        *,
+        role: str | None = None,
+        permission: str | None = None,
+        feature: str | None = None,
+        plan: str | None = None,
+        reverification: str | dict[str, Any] | None = None,
+    ) -> bool:
+        """Clerk's ``has()``: every requested dimension must pass; fails closed."""
+        return check_authorization(
+            self,
+            role=role,
+            permission=permission,
+            feature=feature,
+            plan=plan,
+            reverification=reverification,
+        )
+
+
+class _MachinePrincipal(_Principal):
+    id: str = Field(description="The token's id (`jti` for JWTs; may be empty).")
+    subject: str = Field(description="Who the token stands for.")
+    scopes: list[str] = Field(default_factory=list)
+    claims: dict[str, Any] | None = Field(None, description="Custom claims, if any.")
+    expiration: datetime | None = Field(None, description="When the token expires, if known.")
+
+    def has(self, **_: Any) -> bool:
+        """Always false for machine tokens, as in Clerk: check ``scopes`` instead."""
+        return False
+
+
+class OAuthAuth(_MachinePrincipal):
+    """A third-party app acting for a user, with an OAuth access token."""
+
+    token_type: Literal["oauth_token"] = "oauth_token"
+    client_id: str = Field("", description="The OAuth application's client id.")
+    user_id: str = Field(description="The user who authorised the app.")
+
+
+class M2MAuth(_MachinePrincipal):
+    """Another service (a Clerk machine), with an M2M token."""
+
+    token_type: Literal["m2m_token"] = "m2m_token"
+    machine_id: str = Field(description="The calling machine (`mch_...`).")
+
+
+class APIKeyAuth(_MachinePrincipal):
+    """A user's or an organisation's script, with an API key."""
+
+    token_type: Literal["api_key"] = "api_key"
+    name: str | None = None
+    user_id: str | None = Field(None, description="The subject when it is a user.")
+    org_id: str | None = Field(None, description="The subject when it is an organization.")
+
+
+AuthObject = Annotated[
+    Union[SessionAuth, OAuthAuth, M2MAuth, APIKeyAuth],  # noqa: UP007 (clear in OpenAPI)
+    Field(discriminator="token_type"),
+]
+"""Any verified principal; returned from a route it documents the ``oneOf`` + discriminator."""
+
+MachineAuth = Union[OAuthAuth, M2MAuth, APIKeyAuth]  # noqa: UP007
+Principal = Union[SessionAuth, OAuthAuth, M2MAuth, APIKeyAuth]  # noqa: UP007

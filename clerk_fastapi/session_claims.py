@@ -1,0 +1,80 @@
+"""Map session-token claims (v1 and the compact v2 form) to a ``SessionAuth``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clerk_fastapi.authorization import split_by_scope
+from clerk_fastapi.models import SessionAuth
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _csv(value: Any) -> list[str]:
+    if not isinstance(value, str):
+        return []
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def _org_permissions_v2(org: dict[str, Any], features: list[str]) -> list[str]:
+    """``o.per`` names, granted per org-scoped feature by the ``o.fpm`` bitmasks (bit i: per[i])."""
+    permissions = _csv(org.get("per"))
+    masks = _csv(org.get("fpm"))
+    org_features, _ = split_by_scope(features)
+    result: list[str] = []
+    for index, feature in enumerate(org_features):
+        if index >= len(masks):
+            break
+        try:
+            mask = int(masks[index], 10)
+        except ValueError:
+            continue
+        for bit, name in enumerate(permissions):
+            if mask >> bit & 1:
+                result.append(f"org:{feature}:{name}")
+    return result
+
+
+def _fva(value: Any) -> tuple[int, int] | None:
+    if isinstance(value, list) and len(value) == 2 and all(type(item) is int for item in value):
+        return (value[0], value[1])
+    return None
+
+
+def session_auth_from_claims(claims: dict[str, Any]) -> SessionAuth:
+    features = _csv(claims.get("fea"))
+    plans = _csv(claims.get("pla"))
+    org_id = org_role = org_slug = None
+    org_permissions: list[str] = []
+    if claims.get("v") == 2:
+        org = claims.get("o")
+        if isinstance(org, dict):
+            org_id = _str(org.get("id"))
+            org_slug = _str(org.get("slg"))
+            role = _str(org.get("rol"))
+            org_role = f"org:{role}" if role else None
+            org_permissions = _org_permissions_v2(org, features)
+    else:
+        org_id = _str(claims.get("org_id"))
+        org_role = _str(claims.get("org_role"))
+        org_slug = _str(claims.get("org_slug"))
+        raw = claims.get("org_permissions")
+        if isinstance(raw, list):
+            org_permissions = [p for p in raw if isinstance(p, str)]
+    actor = claims.get("act")
+    return SessionAuth(
+        user_id=claims["sub"],
+        session_id=_str(claims.get("sid")),
+        session_status=_str(claims.get("sts")),
+        org_id=org_id,
+        org_role=org_role,
+        org_slug=org_slug,
+        org_permissions=org_permissions,
+        actor=actor if isinstance(actor, dict) else None,
+        factor_verification_age=_fva(claims.get("fva")),
+        features=features,
+        plans=plans,
+        claims=claims,
+    )

@@ -1,0 +1,81 @@
+"""``override_auth``: give routes a principal without any token."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from clerk_fastapi.fastapi_auth.dependency import Auth
+
+_MISMATCH_CHALLENGE = 'Bearer error="invalid_token", error_description="token-type-mismatch"'
+
+
+def _auth_dependencies(app: Any) -> list[Auth]:
+    found: dict[int, Auth] = {}
+
+    def walk(dependant: Any) -> None:
+        call = getattr(dependant, "call", None)
+        if isinstance(call, Auth):
+            found[id(call)] = call
+        for sub in getattr(dependant, "dependencies", ()):
+            walk(sub)
+
+    for route in app.routes:
+        dependant = getattr(route, "dependant", None)
+        if dependant is not None:
+            walk(dependant)
+    return list(found.values())
+
+
+@contextlib.contextmanager
+def override_auth(app: Any, principal: BaseModel | None, *, check: bool = True) -> Iterator[None]:
+    """Every ``Auth`` dependency of ``app`` returns ``principal`` while the block runs.
+
+    With ``check=True`` (default) the route's own requirements still apply: an ``Auth`` that
+    does not accept the principal's ``token_type`` answers 401, a missing scope or permission
+    403, exactly as with a real token. Built on ``app.dependency_overrides``.
+    """
+    from fastapi.security import SecurityScopes
+
+    from clerk_fastapi.fastapi_auth.errors import ClerkAuthError, insufficient_scope
+
+    saved = dict(app.dependency_overrides)
+    for auth in _auth_dependencies(app):
+
+        def make(auth: Auth) -> Any:
+            async def fake(security_scopes: SecurityScopes) -> Any:
+                if principal is None:
+                    if auth.optional:
+                        return None
+                    raise ClerkAuthError(
+                        401,
+                        "missing_token",
+                        "No token in header",
+                        "No credentials.",
+                        {"WWW-Authenticate": "Bearer"},
+                    )
+                token_type = str(getattr(principal, "token_type", ""))
+                if check and not auth.accepts.allows(token_type):
+                    raise ClerkAuthError(
+                        401,
+                        "invalid_token",
+                        "token-type-mismatch",
+                        "The token type is not accepted here.",
+                        {"WWW-Authenticate": _MISMATCH_CHALLENGE},
+                    )
+                missing = auth.missing(principal, security_scopes.scopes) if check else []
+                if missing:
+                    raise insufficient_scope(missing)
+                return principal
+
+            return fake
+
+        app.dependency_overrides[auth] = make(auth)
+    try:
+        yield
+    finally:
+        app.dependency_overrides.clear()
+        app.dependency_overrides.update(saved)

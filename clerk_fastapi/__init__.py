@@ -42,6 +42,7 @@ from clerk_fastapi.models import (
     SessionAuth,
     TokenType,
 )
+from clerk_fastapi.observability import AuthEvent
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.tokens import Credential
 from clerk_fastapi.verifiers import TokenVerifier, Verified
@@ -51,6 +52,7 @@ __all__ = [
     "APIKeyDep",
     "AnyAuthDep",
     "Auth",
+    "AuthEvent",
     "AuthObject",
     "Clerk",
     "ClerkAPIError",

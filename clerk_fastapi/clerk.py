@@ -17,6 +17,7 @@ from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.core import Authenticator, RequestState
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
+from clerk_fastapi.observability import Hook
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.tokens import Accepts
 from clerk_fastapi.verifiers.jwt import M2MJWTVerifier, OAuthJWTVerifier, SessionTokenVerifier
@@ -46,6 +47,8 @@ class Clerk:
         *,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.time,
+        on_authenticated: Hook | None = None,
+        on_rejected: Hook | None = None,
         **overrides: Any,
     ) -> None:
         if settings is None:
@@ -85,6 +88,28 @@ class Clerk:
         self.registry.register("oauth_token", self.oauth_verifier)
         self.registry.register("api_key", self.api_key_verifier)
         self.authenticator = Authenticator(settings, self.registry, clock)
+        self.authenticator.observer.on_authenticated = on_authenticated
+        self.authenticator.observer.on_rejected = on_rejected
+
+    # -- observability --------------------------------------------------------------------------
+
+    @property
+    def on_authenticated(self) -> Hook | None:
+        """Called with an ``AuthEvent`` for every accepted request (sync or async)."""
+        return self.authenticator.observer.on_authenticated
+
+    @on_authenticated.setter
+    def on_authenticated(self, hook: Hook | None) -> None:
+        self.authenticator.observer.on_authenticated = hook
+
+    @property
+    def on_rejected(self) -> Hook | None:
+        """Called with an ``AuthEvent`` for every refused request (sync or async)."""
+        return self.authenticator.observer.on_rejected
+
+    @on_rejected.setter
+    def on_rejected(self, hook: Hook | None) -> None:
+        self.authenticator.observer.on_rejected = hook
 
     # -- verification ---------------------------------------------------------------------------
 

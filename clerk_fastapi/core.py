@@ -24,6 +24,7 @@ from clerk_fastapi.errors import (
     UpstreamError,
 )
 from clerk_fastapi.models import SessionAuth
+from clerk_fastapi.observability import Observer
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.tokens import (
     OPAQUE_PREFIXES,
@@ -62,6 +63,8 @@ class RequestState:
     retry_after: float | None = None
     fingerprint: str | None = None
     treat_pending_as_signed_out: bool = True
+    # Where the answer came from: "verified" now, the result "cache", or this request's "memo".
+    source: Literal["verified", "cache", "memo"] | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -145,6 +148,7 @@ class Authenticator:
             timer=clock,
         )
         self.verifications = 0
+        self.observer = Observer()
 
     def clear(self) -> None:
         self._results.clear()
@@ -163,6 +167,7 @@ class Authenticator:
         *,
         fingerprint: str | None = None,
         retry_after: float | None = None,
+        source: Literal["verified", "cache", "memo"] | None = None,
     ) -> RequestState:
         return RequestState(
             status="signed-out",
@@ -173,6 +178,7 @@ class Authenticator:
             fingerprint=fingerprint,
             retry_after=retry_after,
             treat_pending_as_signed_out=self.settings.treat_pending_as_signed_out,
+            source=source,
         )
 
     def _mismatch(
@@ -192,6 +198,15 @@ class Authenticator:
 
     async def authenticate_request(
         self, conn: HTTPConnection, accepts: str | Iterable[str] | Accepts = "session_token"
+    ) -> RequestState:
+        started = time.perf_counter()
+        state = await self._authenticate_request(conn, accepts)
+        if state.source != "memo":  # one event per request, however many Auth dependencies
+            await self.observer.emit(state, started)
+        return state
+
+    async def _authenticate_request(
+        self, conn: HTTPConnection, accepts: str | Iterable[str] | Accepts
     ) -> RequestState:
         spec = accepts if isinstance(accepts, Accepts) else self.normalize(accepts)
         extracted = _extract(conn, self.settings, spec)
@@ -214,7 +229,7 @@ class Authenticator:
                 "missing",
             )
         memo: dict[Any, Any] = conn.scope.setdefault(_MEMO_KEY, {})
-        return await self.authenticate_token(
+        return await self._authenticate_token(
             extracted.token, spec, carrier=extracted.carrier, memo=memo
         )
 
@@ -227,9 +242,21 @@ class Authenticator:
         accepts: str | Iterable[str] | Accepts = "session_token",
         *,
         carrier: Literal["header", "cookie"] = "header",
-        memo: dict[Any, Any] | None = None,
     ) -> RequestState:
         """Authenticate a bare token (no request), with the same rules."""
+        started = time.perf_counter()
+        state = await self._authenticate_token(token, accepts, carrier=carrier, memo=None)
+        await self.observer.emit(state, started)
+        return state
+
+    async def _authenticate_token(
+        self,
+        token: str,
+        accepts: str | Iterable[str] | Accepts,
+        *,
+        carrier: Literal["header", "cookie"],
+        memo: dict[Any, Any] | None,
+    ) -> RequestState:
         spec = accepts if isinstance(accepts, Accepts) else self.normalize(accepts)
         if len(token) > self.settings.max_token_length:
             return self._signed_out(
@@ -243,7 +270,7 @@ class Authenticator:
             token_type = str(getattr(cached.principal, "token_type", ""))
             if not spec.allows(token_type):
                 return self._mismatch(spec, token_type, token, fingerprint)
-            return self._signed_in(token_type, cached, fingerprint)
+            return self._signed_in(token_type, cached, fingerprint, "cache")
 
         credential = classify(token, self.registry.custom_prefixes)
         credential._digest = digest
@@ -263,12 +290,14 @@ class Authenticator:
             return self._mismatch(spec, credential.token_type, token, fingerprint)
 
         outcome = memo.get((id(self), digest)) if memo is not None else None
+        source: Literal["verified", "memo"] = "memo"
         if outcome is None:
+            source = "verified"
             outcome = await self._verify(credential)
             if memo is not None:
                 memo[(id(self), digest)] = outcome
         if outcome.verified is not None:
-            return self._signed_in(credential.token_type, outcome.verified, fingerprint)
+            return self._signed_in(credential.token_type, outcome.verified, fingerprint, source)
         error = outcome.error
         if isinstance(error, UpstreamError):
             return self._signed_out(
@@ -279,6 +308,7 @@ class Authenticator:
                 "unavailable",
                 fingerprint=fingerprint,
                 retry_after=error.retry_after,
+                source=source,
             )
         assert isinstance(error, TokenVerificationError)
         return self._signed_out(
@@ -288,15 +318,23 @@ class Authenticator:
             error.message,
             "invalid_token",
             fingerprint=fingerprint,
+            source=source,
         )
 
-    def _signed_in(self, token_type: str, verified: Verified, fingerprint: str) -> RequestState:
+    def _signed_in(
+        self,
+        token_type: str,
+        verified: Verified,
+        fingerprint: str,
+        source: Literal["verified", "cache", "memo"],
+    ) -> RequestState:
         return RequestState(
             status="signed-in",
             token_type=token_type,
             auth=verified.principal,
             fingerprint=fingerprint,
             treat_pending_as_signed_out=self.settings.treat_pending_as_signed_out,
+            source=source,
         )
 
     async def _verify(self, credential: Credential) -> _Outcome:
@@ -306,16 +344,9 @@ class Authenticator:
                 error=TokenVerificationError(Reason.TOKEN_INVALID, "Unsupported token type.")
             )
         self.verifications += 1
-        started = time.perf_counter()
         try:
             result = await verifier.verify(credential)
         except (TokenVerificationError, UpstreamError) as exc:
-            logger.debug(
-                "token rejected type=%s reason=%s fp=%s",
-                credential.token_type,
-                exc.code,
-                credential.fingerprint,
-            )
             return _Outcome(error=exc)
         except ConfigurationError as exc:
             logger.error("Clerk configuration error: %s", exc.message)
@@ -333,10 +364,4 @@ class Authenticator:
         verified = result if isinstance(result, Verified) else Verified(result)
         if verified.cache_until is not None and verified.cache_until > self._clock():
             self._results[credential.digest] = verified
-        logger.debug(
-            "token verified type=%s fp=%s in %.3f ms",
-            credential.token_type,
-            credential.fingerprint,
-            (time.perf_counter() - started) * 1000,
-        )
         return _Outcome(verified=verified)

@@ -1,0 +1,96 @@
+"""Structured log records and hooks for every authentication decision.
+
+Each decision is logged on the ``clerk_fastapi`` logger with these record attributes:
+``clerk_event`` (``authenticated``/``rejected``), ``clerk_token_type``, ``clerk_reason``,
+``clerk_error``, ``clerk_fingerprint`` (12 hex digits of the token's SHA-256, never the token),
+``clerk_latency_ms`` and ``clerk_cache`` (``hit``/``miss``). Hooks get the same as an ``AuthEvent``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, Union
+
+if TYPE_CHECKING:
+    from clerk_fastapi.core import RequestState
+
+logger = logging.getLogger("clerk_fastapi")
+
+
+@dataclass(frozen=True, slots=True)
+class AuthEvent:
+    """One authentication decision, safe to export as metrics (no token, no secret)."""
+
+    outcome: Literal["authenticated", "rejected"]
+    token_type: str | None
+    reason: str | None
+    error: str | None
+    fingerprint: str | None
+    latency_ms: float
+    cache: Literal["hit", "miss"]
+
+
+Hook = Callable[[AuthEvent], Union[Awaitable[None], None]]  # noqa: UP007
+
+_LEVELS = {
+    None: logging.DEBUG,
+    "missing": logging.DEBUG,
+    "invalid_request": logging.INFO,
+    "invalid_token": logging.INFO,
+    "unavailable": logging.WARNING,
+}
+
+
+class Observer:
+    """Turns request states into log records and hook calls."""
+
+    def __init__(self, on_authenticated: Hook | None = None, on_rejected: Hook | None = None):
+        self.on_authenticated = on_authenticated
+        self.on_rejected = on_rejected
+
+    async def emit(self, state: RequestState, started: float) -> None:
+        authenticated = state.status == "signed-in"
+        hook = self.on_authenticated if authenticated else self.on_rejected
+        level = _LEVELS.get(state.error, logging.INFO)
+        if hook is None and not logger.isEnabledFor(level):
+            return  # the hot path pays nothing when nobody listens
+        event = AuthEvent(
+            outcome="authenticated" if authenticated else "rejected",
+            token_type=state.token_type,
+            reason=state.reason,
+            error=state.error,
+            fingerprint=state.fingerprint,
+            latency_ms=round((time.perf_counter() - started) * 1000, 3),
+            cache="hit" if state.source == "cache" else "miss",
+        )
+        if logger.isEnabledFor(level):
+            logger.log(
+                level,
+                "%s type=%s reason=%s fp=%s %.3f ms cache=%s",
+                event.outcome,
+                event.token_type,
+                event.reason,
+                event.fingerprint,
+                event.latency_ms,
+                event.cache,
+                extra={
+                    "clerk_event": event.outcome,
+                    "clerk_token_type": event.token_type,
+                    "clerk_reason": event.reason,
+                    "clerk_error": event.error,
+                    "clerk_fingerprint": event.fingerprint,
+                    "clerk_latency_ms": event.latency_ms,
+                    "clerk_cache": event.cache,
+                },
+            )
+        if hook is not None:
+            try:
+                result = hook(event)
+                if inspect.isawaitable(result):
+                    await result
+            except Exception:
+                logger.exception("clerk_fastapi hook %r failed", getattr(hook, "__name__", hook))

@@ -10,10 +10,10 @@ from typing import Any
 
 import anyio
 import httpx
-from cachetools import TTLCache
 from starlette.requests import HTTPConnection
 
 from clerk_fastapi.backend.http import BackendHTTP
+from clerk_fastapi.cache import VerificationStore, make_store
 from clerk_fastapi.core import Authenticator, RequestState
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
@@ -65,29 +65,25 @@ class Clerk:
         self.clock = clock
         self.http = BackendHTTP(settings, transport=transport)
         self.jwks = JWKSStore(settings, self.http, clock)
-        self.negative_cache: TTLCache[bytes, bool] = TTLCache(
-            maxsize=max(settings.machine_cache_size, 1),
-            ttl=max(settings.negative_cache_ttl, 0.001),
-            timer=clock,
-        )
+        self.store: VerificationStore = make_store(settings, clock)
         self.registry = VerifierRegistry()
         self.session_verifier = SessionTokenVerifier(settings, self.jwks, clock)
         self.m2m_verifier = MachineTokenVerifier(
             M2MJWTVerifier(settings, self.jwks, clock),
-            OpaqueTokenVerifier(M2M_KIND, settings, self.http, clock, self.negative_cache),
+            OpaqueTokenVerifier(M2M_KIND, settings, self.http, clock, self.store),
         )
         self.oauth_verifier = MachineTokenVerifier(
             OAuthJWTVerifier(settings, self.jwks, clock),
-            OpaqueTokenVerifier(OAUTH_KIND, settings, self.http, clock, self.negative_cache),
+            OpaqueTokenVerifier(OAUTH_KIND, settings, self.http, clock, self.store),
         )
         self.api_key_verifier = OpaqueTokenVerifier(
-            API_KEY_KIND, settings, self.http, clock, self.negative_cache
+            API_KEY_KIND, settings, self.http, clock, self.store
         )
         self.registry.register("session_token", self.session_verifier)
         self.registry.register("m2m_token", self.m2m_verifier)
         self.registry.register("oauth_token", self.oauth_verifier)
         self.registry.register("api_key", self.api_key_verifier)
-        self.authenticator = Authenticator(settings, self.registry, clock)
+        self.authenticator = Authenticator(settings, self.registry, clock, self.store)
         self.authenticator.observer.on_authenticated = on_authenticated
         self.authenticator.observer.on_rejected = on_rejected
 
@@ -134,6 +130,7 @@ class Clerk:
 
     async def aclose(self) -> None:
         await self.http.aclose()
+        await self.store.aclose()
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
@@ -156,15 +153,11 @@ class Clerk:
     def clear_caches(self) -> None:
         """Forget every cached verification result and the JWKS."""
         self.authenticator.clear()
-        self.negative_cache.clear()
         self.jwks.clear()
 
     def forget_token(self, token: str) -> None:
         """Drop one token's cached result (call it from a revocation webhook)."""
         self.authenticator.forget(token)
-        from clerk_fastapi.tokens import token_digest
-
-        self.negative_cache.pop(token_digest(token), None)
 
     def __repr__(self) -> str:
         return f"Clerk(api_url={self.settings.api_url!r})"

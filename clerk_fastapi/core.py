@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from cachetools import TLRUCache
 from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
+from clerk_fastapi.cache.base import VerificationStore
 from clerk_fastapi.errors import (
     ClerkError,
     ConfigurationError,
@@ -138,24 +138,21 @@ class Authenticator:
         settings: ClerkSettings,
         registry: VerifierRegistry,
         clock: Callable[[], float],
+        store: VerificationStore,
     ) -> None:
         self.settings = settings
         self.registry = registry
         self._clock = clock
-        self._results: TLRUCache[bytes, Verified] = TLRUCache(
-            maxsize=max(settings.session_cache_size, 1),
-            ttu=lambda _key, value, _now: value.cache_until or 0.0,
-            timer=clock,
-        )
+        self.store = store
         self.verifications = 0
         self.observer = Observer()
 
     def clear(self) -> None:
-        self._results.clear()
+        self.store.clear()
 
     def forget(self, token: str) -> None:
         """Drop any cached result for ``token`` (for example from a revocation webhook)."""
-        self._results.pop(token_digest(token), None)
+        self.store.forget(token_digest(token))
 
     def _signed_out(
         self,
@@ -265,7 +262,7 @@ class Authenticator:
         digest = token_digest(token)
         fingerprint = digest.hex()[:12]
         # Fast path: a token verified before (never past its expiry) costs one hash and a lookup.
-        cached = self._results.get(digest)
+        cached = self.store.peek(digest)
         if cached is not None and carrier == "header":
             token_type = str(getattr(cached.principal, "token_type", ""))
             if not spec.allows(token_type):
@@ -288,6 +285,11 @@ class Authenticator:
                 )
         if not spec.allows(credential.token_type):
             return self._mismatch(spec, credential.token_type, token, fingerprint)
+        if carrier == "header":
+            # A shared tier (Redis) may know it; asked only once the type is one we accept.
+            shared = await self.store.get_verified(digest)
+            if shared is not None:
+                return self._signed_in(credential.token_type, shared, fingerprint, "cache")
 
         outcome = memo.get((id(self), digest)) if memo is not None else None
         source: Literal["verified", "memo"] = "memo"
@@ -363,5 +365,5 @@ class Authenticator:
             )
         verified = result if isinstance(result, Verified) else Verified(result)
         if verified.cache_until is not None and verified.cache_until > self._clock():
-            self._results[credential.digest] = verified
+            await self.store.put_verified(credential.digest, verified)
         return _Outcome(verified=verified)

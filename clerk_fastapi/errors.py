@@ -36,6 +36,8 @@ class Reason:
     SESSION_PENDING = "session-pending"
     # Ours: malformed request framing (two Authorization headers, empty bearer value).
     INVALID_REQUEST = "invalid-request"
+    # Ours: our own fleet-wide guard stopped a Backend API call before Clerk would answer 429.
+    RATE_LIMITED = "rate-limited"
     # Ours: the route's scopes / permissions are not met.
     INSUFFICIENT_SCOPE = "insufficient-scope"
 

@@ -131,6 +131,19 @@ class ClerkSettings(BaseSettings):
         10.0, ge=0, description="Seconds to remember opaque tokens Clerk says do not exist."
     )
     machine_cache_size: int = Field(10_000, ge=0, description="Opaque-token cache entries.")
+    cache_url: str | None = Field(
+        None, description="redis://... to share verification caches across workers and hosts."
+    )
+    cache_timeout: float = Field(
+        0.05, gt=0, le=5, description="Deadline (s) for one shared-cache operation."
+    )
+    coalesce_window: float = Field(
+        1.0, gt=0, le=10, description="Seconds a fleet-wide coalesced opaque result is shared."
+    )
+    bapi_rate_limit: int = Field(
+        0, ge=0, description="Backend API verify calls allowed per window, fleet-wide (0: off)."
+    )
+    bapi_rate_window: float = Field(10.0, gt=0, description="The rate-limit window (seconds).")
     max_token_length: int = Field(16_384, ge=512, description="Longer bearer values are refused.")
     retry_after_default: int = Field(2, ge=1, description="Retry-After seconds on 503.")
 

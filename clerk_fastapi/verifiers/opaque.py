@@ -11,11 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from cachetools import TTLCache
 from pydantic import BaseModel, ValidationError
 
 from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.backend.resources import APIKey, M2MToken, OAuthAccessToken, _Resource
+from clerk_fastapi.cache.base import VerificationStore
 from clerk_fastapi.errors import (
     ClerkAPIError,
     ClerkNetworkError,
@@ -25,7 +25,6 @@ from clerk_fastapi.errors import (
 )
 from clerk_fastapi.models import APIKeyAuth, M2MAuth, OAuthAuth
 from clerk_fastapi.settings import ClerkSettings
-from clerk_fastapi.singleflight import SingleFlight
 from clerk_fastapi.tokens import Credential, opaque_format_ok
 from clerk_fastapi.verifiers.base import Verified
 
@@ -84,14 +83,13 @@ class OpaqueTokenVerifier:
         settings: ClerkSettings,
         http: BackendHTTP,
         clock: Callable[[], float],
-        negative_cache: TTLCache[bytes, bool],
+        store: VerificationStore,
     ) -> None:
         self.kind = kind
         self._settings = settings
         self._http = http
         self._clock = clock
-        self._negative = negative_cache
-        self._flight: SingleFlight[Verified] = SingleFlight()
+        self._store = store
         self.calls = 0
         self.backend_calls = 0
 
@@ -103,9 +101,9 @@ class OpaqueTokenVerifier:
         if not opaque_format_ok(credential.token):
             raise TokenVerificationError(Reason.TOKEN_INVALID, "The token's format is not valid.")
         key = credential.digest
-        if self._negative.get(key):
+        if await self._store.is_known_invalid(key):
             raise self._not_found()
-        return await self._flight.run(key, lambda: self._call(credential))
+        return await self._store.run_once(key, lambda: self._call(credential))
 
     def _secret(self) -> str:
         secret = (
@@ -122,6 +120,12 @@ class OpaqueTokenVerifier:
 
     async def _call(self, credential: Credential) -> Verified:
         secret = self._secret()
+        wait = await self._store.take_rate_token()
+        if wait is not None:
+            # Our own fleet-wide guard: answer 503 before Clerk would answer 429.
+            raise UpstreamError(
+                Reason.RATE_LIMITED, "Verification rate limit reached.", retry_after=wait
+            )
         self.backend_calls += 1
         try:
             body = await self._http.request(
@@ -131,7 +135,7 @@ class OpaqueTokenVerifier:
             raise UpstreamError(Reason.UNEXPECTED_ERROR, exc.message) from None
         except ClerkAPIError as exc:
             if exc.status == 404:
-                self._remember_invalid(credential)
+                await self._store.put_known_invalid(credential.digest)
                 raise self._not_found() from None
             if exc.status == 401:
                 logger.error(
@@ -151,7 +155,7 @@ class OpaqueTokenVerifier:
             or body.get("revoked") is True
             or body.get("expired") is True
         ):
-            self._remember_invalid(credential)
+            await self._store.put_known_invalid(credential.digest)
             raise self._not_found()
         try:
             resource = self.kind.resource.model_validate(body)
@@ -172,10 +176,6 @@ class OpaqueTokenVerifier:
         if resource.expiration is not None:
             until = min(until, resource.expiration / 1000)
         return until
-
-    def _remember_invalid(self, credential: Credential) -> None:
-        if self._settings.negative_cache_ttl > 0:
-            self._negative[credential.digest] = True
 
 
 class MachineTokenVerifier:

@@ -126,6 +126,7 @@ class Clerk:
     async def warm_up(self) -> None:
         """Load the JWKS, giving up after ``startup_timeout``; never fails start-up."""
         with anyio.move_on_after(self.settings.startup_timeout):
+            await self.store.warm_up()
             await self.jwks.warm_up()
 
     async def aclose(self) -> None:

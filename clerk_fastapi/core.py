@@ -26,6 +26,7 @@ from clerk_fastapi.errors import (
 from clerk_fastapi.models import SessionAuth
 from clerk_fastapi.observability import Observer
 from clerk_fastapi.settings import ClerkSettings
+from clerk_fastapi.singleflight import SingleFlight
 from clerk_fastapi.tokens import (
     OPAQUE_PREFIXES,
     Accepts,
@@ -144,6 +145,8 @@ class Authenticator:
         self.registry = registry
         self._clock = clock
         self.store = store
+        # Concurrent requests with one token share one shared-tier lookup.
+        self._lookups: SingleFlight[Verified | None] = SingleFlight()
         self.verifications = 0
         self.observer = Observer()
 
@@ -287,7 +290,7 @@ class Authenticator:
             return self._mismatch(spec, credential.token_type, token, fingerprint)
         if carrier == "header":
             # A shared tier (Redis) may know it; asked only once the type is one we accept.
-            shared = await self.store.get_verified(digest)
+            shared = await self._lookups.run(digest, lambda: self.store.get_verified(digest))
             if shared is not None:
                 return self._signed_in(credential.token_type, shared, fingerprint, "cache")
 

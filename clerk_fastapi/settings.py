@@ -135,7 +135,7 @@ class ClerkSettings(BaseSettings):
         None, description="redis://... to share verification caches across workers and hosts."
     )
     cache_timeout: float = Field(
-        0.05, gt=0, le=5, description="Deadline (s) for one shared-cache operation."
+        0.25, gt=0, le=5, description="Deadline (s) for one shared-cache operation."
     )
     coalesce_window: float = Field(
         1.0, gt=0, le=10, description="Seconds a fleet-wide coalesced opaque result is shared."

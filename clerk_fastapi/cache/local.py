@@ -76,5 +76,8 @@ class LocalStore:
         self._negative.clear()
         self._flight.clear()
 
+    async def warm_up(self) -> None:
+        return None
+
     async def aclose(self) -> None:
         return None

@@ -40,6 +40,7 @@ _MODELS: dict[str, type[BaseModel]] = {
 # After a failure, Redis is left alone for this long (seconds): an outage costs no latency.
 BACKOFF = 1.0
 POLL_INTERVAL = 0.01
+MAX_CONNECTIONS = 32
 
 
 class _Failed:
@@ -84,9 +85,15 @@ class RedisStore(LocalStore):
         loop = asyncio.get_running_loop()
         if self._client is None or self._loop is not loop:
             timeout = self.settings.cache_timeout
-            self._client = aioredis.from_url(
-                self._url, socket_timeout=timeout, socket_connect_timeout=timeout
+            # A bounded pool: a burst waits for a connection instead of opening hundreds.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self._url,
+                max_connections=MAX_CONNECTIONS,
+                timeout=timeout,
+                socket_timeout=timeout,
+                socket_connect_timeout=timeout,
             )
+            self._client = aioredis.Redis(connection_pool=pool)
             self._loop = loop
         return self._client
 
@@ -153,6 +160,10 @@ class RedisStore(LocalStore):
 
     async def _discard(self, key: str) -> None:
         await self._do(lambda r: r.delete(key))
+
+    async def warm_up(self) -> None:
+        """Open a connection at start-up so the first burst does not pay for it."""
+        await self._do(lambda r: r.ping())
 
     # -- the interface --------------------------------------------------------------------------
 

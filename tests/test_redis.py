@@ -1,0 +1,207 @@
+"""The shared verification cache on a real Redis: sharing, coalescing, isolation, integrity."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import redis
+from fastapi import Depends, FastAPI
+from redis_support import redis_server
+
+from clerk_fastapi import Auth, Clerk
+from clerk_fastapi.testing import FakeClerk, FrozenClock
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture(scope="module")
+def redis_url() -> Iterator[str]:
+    with redis_server() as (url, _proc):
+        yield url
+
+
+@pytest.fixture
+def fake() -> FakeClerk:
+    return FakeClerk(clock=FrozenClock())
+
+
+@pytest.fixture(autouse=True)
+def _flush(redis_url: str) -> None:
+    redis.Redis.from_url(redis_url).flushall()
+
+
+def make_app(clerk: Clerk) -> FastAPI:
+    app = FastAPI()
+    app.state.clerk = clerk
+
+    @app.get("/any")
+    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, str]:
+        return {"type": getattr(auth, "token_type", "")}
+
+    return app
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_jwt_result_is_shared_between_instances(fake: FakeClerk, redis_url: str) -> None:
+    token = fake.session_token()
+    first = make_app(fake.clerk(cache_url=redis_url))
+    second = make_app(fake.clerk(cache_url=redis_url))
+    async with client(first) as c:
+        assert (await c.get("/any", headers=bearer(token))).status_code == 200
+    assert fake.hits["jwks"] == 1
+    async with client(second) as c:
+        response = await c.get("/any", headers=bearer(token))
+    assert response.status_code == 200
+    # The second instance never needed the keys: the verified result came from Redis.
+    assert fake.hits["jwks"] == 1
+
+
+async def test_opaque_verification_coalesces_across_instances(
+    fake: FakeClerk, redis_url: str
+) -> None:
+    token = fake.m2m_token()
+    fake.fail("m2m_verify", "slow", delay=0.2)
+    apps = [make_app(fake.clerk(cache_url=redis_url)) for _ in range(4)]
+    async with (
+        client(apps[0]) as c0,
+        client(apps[1]) as c1,
+        client(apps[2]) as c2,
+        client(apps[3]) as c3,
+    ):
+        clients = [c0, c1, c2, c3]
+        responses = await asyncio.gather(
+            *(clients[i % 4].get("/any", headers=bearer(token)) for i in range(40))
+        )
+    assert [r.status_code for r in responses] == [200] * 40
+    assert fake.hits["m2m_verify"] == 1
+
+
+async def test_without_redis_each_instance_calls_clerk(fake: FakeClerk) -> None:
+    token = fake.m2m_token()
+    fake.fail("m2m_verify", "slow", delay=0.2)
+    apps = [make_app(fake.clerk()) for _ in range(4)]
+    async with (
+        client(apps[0]) as c0,
+        client(apps[1]) as c1,
+        client(apps[2]) as c2,
+        client(apps[3]) as c3,
+    ):
+        clients = [c0, c1, c2, c3]
+        responses = await asyncio.gather(
+            *(clients[i % 4].get("/any", headers=bearer(token)) for i in range(40))
+        )
+    assert [r.status_code for r in responses] == [200] * 40
+    assert fake.hits["m2m_verify"] == 4  # one per instance: the baseline Redis improves on
+
+
+async def test_negative_answer_is_shared(fake: FakeClerk, redis_url: str) -> None:
+    bogus = "mt_" + "x" * 40
+    a, b = (make_app(fake.clerk(cache_url=redis_url)) for _ in range(2))
+    async with client(a) as ca, client(b) as cb:
+        assert (await ca.get("/any", headers=bearer(bogus))).status_code == 401
+        assert (await cb.get("/any", headers=bearer(bogus))).status_code == 401
+    assert fake.hits["m2m_verify"] == 1
+
+
+async def test_tampered_or_forged_values_are_ignored_and_deleted(
+    fake: FakeClerk, redis_url: str
+) -> None:
+    clerk = fake.clerk(cache_url=redis_url, machine_token_cache_ttl=60)
+    app = make_app(clerk)
+    token = fake.api_key(scopes=["read"])
+    async with client(app) as c:
+        assert (await c.get("/any", headers=bearer(token))).status_code == 200
+    store = clerk.store
+    r = redis.Redis.from_url(redis_url)
+    keys = [k.decode() for k in r.keys(f"{store.prefix}r:*")]  # type: ignore[attr-defined]
+    assert len(keys) == 1
+    # An attacker with Redis access rewrites the principal: the MAC no longer matches.
+    value = r.get(keys[0])
+    assert value is not None
+    r.set(keys[0], value.replace(b"user_2test", b"user_admin"))
+    fresh = make_app(fake.clerk(cache_url=redis_url, machine_token_cache_ttl=60))
+    fake.revoke(token)
+    for published in r.keys(f"{store.prefix}p:*"):  # type: ignore[attr-defined]
+        r.delete(published)  # step past the 1 s coalescing window without sleeping
+    async with client(fresh) as c:
+        response = await c.get("/any", headers=bearer(token))
+    assert response.status_code == 401  # re-verified with Clerk, which says revoked
+    assert r.get(keys[0]) is None  # the bad value was deleted
+    # A forged entry for a token Clerk never issued does not authenticate it either.
+    forged = "ak_" + "f" * 40
+    from clerk_fastapi.tokens import token_digest
+
+    r.set(store.key("r", token_digest(forged)), value)  # type: ignore[attr-defined]
+    async with client(fresh) as c:
+        assert (await c.get("/any", headers=bearer(forged))).status_code == 401
+
+
+async def test_redis_outage_fails_no_request(
+    fake: FakeClerk, caplog: pytest.LogCaptureFixture
+) -> None:
+    with redis_server() as (url, proc):
+        clerk = fake.clerk(cache_url=url)
+        app = make_app(clerk)
+        good = [fake.session_token(f"user_{i}") for i in range(5)] + [fake.m2m_token()]
+        bad = "mt_" + "y" * 40
+        async with client(app) as c:
+            for token in good:
+                assert (await c.get("/any", headers=bearer(token))).status_code == 200
+            proc.kill()
+            proc.wait()
+            clerk.clear_caches()
+            caplog.set_level(logging.WARNING, logger="clerk_fastapi")
+            for _ in range(3):
+                for token in good:
+                    assert (await c.get("/any", headers=bearer(token))).status_code == 200
+                assert (await c.get("/any", headers=bearer(bad))).status_code == 401
+    warnings = [r for r in caplog.records if "Redis cache unavailable" in r.getMessage()]
+    assert len(warnings) == 1  # one warning per outage, not per request
+
+
+async def test_revocation_with_shared_positive_cache_off_and_on(
+    fake: FakeClerk, redis_url: str
+) -> None:
+    clock = fake.clock
+    assert isinstance(clock, FrozenClock)
+    off = make_app(fake.clerk(cache_url=redis_url))
+    on = make_app(fake.clerk(cache_url=redis_url, machine_token_cache_ttl=30))
+    token_off, token_on = fake.api_key(), fake.api_key()
+    async with client(off) as c_off, client(on) as c_on:
+        assert (await c_off.get("/any", headers=bearer(token_off))).status_code == 200
+        assert (await c_on.get("/any", headers=bearer(token_on))).status_code == 200
+        fake.revoke(token_off)
+        fake.revoke(token_on)
+        # Past the coalescing window the uncached token is re-checked and refused at once...
+        await asyncio.sleep(1.1)
+        assert (await c_off.get("/any", headers=bearer(token_off))).status_code == 401
+        # ...while the cached one lives until its TTL (the documented trade-off), then fails.
+        assert (await c_on.get("/any", headers=bearer(token_on))).status_code == 200
+        clock.advance(31)
+        assert (await c_on.get("/any", headers=bearer(token_on))).status_code == 401
+
+
+async def test_fleet_wide_rate_guard_answers_503_before_clerk_would(
+    fake: FakeClerk, redis_url: str
+) -> None:
+    a, b = (make_app(fake.clerk(cache_url=redis_url, bapi_rate_limit=3)) for _ in range(2))
+    async with client(a) as ca, client(b) as cb:
+        statuses = []
+        for i in range(6):
+            c = ca if i % 2 else cb
+            statuses.append((await c.get("/any", headers=bearer(fake.api_key()))).status_code)
+        limited = await ca.get("/any", headers=bearer(fake.api_key()))
+    assert statuses == [200, 200, 200, 503, 503, 503]
+    assert int(limited.headers["retry-after"]) >= 1
+    assert fake.hits["api_key_verify"] == 3

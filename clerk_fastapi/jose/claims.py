@@ -71,27 +71,28 @@ def check_times(payload: dict[str, Any], now: float, skew: float) -> float | int
         )
     if exp <= now - skew:
         raise TokenVerificationError(Reason.TOKEN_EXPIRED, "The token has expired.")
-    nbf: Any = payload.get("nbf")
-    if nbf is not None:
-        if not is_number(nbf):
-            raise TokenVerificationError(
-                Reason.TOKEN_VERIFICATION_FAILED, "The token's nbf claim is not a number."
-            )
-        if nbf > now + skew:
-            raise TokenVerificationError(
-                Reason.TOKEN_NOT_ACTIVE_YET, "The token is not active yet."
-            )
-    iat: Any = payload.get("iat")
-    if iat is not None:
-        if not is_number(iat):
-            raise TokenVerificationError(
-                Reason.TOKEN_VERIFICATION_FAILED, "The token's iat claim is not a number."
-            )
-        if iat > now + skew:
-            raise TokenVerificationError(
-                Reason.TOKEN_IAT_IN_THE_FUTURE, "The token was issued in the future."
-            )
+    _check_not_in_future(payload, "nbf", now + skew, Reason.TOKEN_NOT_ACTIVE_YET)
+    _check_not_in_future(payload, "iat", now + skew, Reason.TOKEN_IAT_IN_THE_FUTURE)
     return exp  # type: ignore[no-any-return]
+
+
+_FUTURE_MESSAGES = {
+    Reason.TOKEN_NOT_ACTIVE_YET: "The token is not active yet.",
+    Reason.TOKEN_IAT_IN_THE_FUTURE: "The token was issued in the future.",
+}
+
+
+def _check_not_in_future(payload: dict[str, Any], name: str, latest: float, reason: str) -> None:
+    """An optional NumericDate claim (``nbf``, ``iat``) must be a number not after ``latest``."""
+    value: Any = payload.get(name)
+    if value is None:
+        return
+    if not is_number(value):
+        raise TokenVerificationError(
+            Reason.TOKEN_VERIFICATION_FAILED, f"The token's {name} claim is not a number."
+        )
+    if value > latest:
+        raise TokenVerificationError(reason, _FUTURE_MESSAGES[reason])
 
 
 def to_datetime(seconds: Any) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterator
 
@@ -53,6 +54,16 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+async def burst(apps: list[FastAPI], token: str, n: int = 40) -> list[int]:
+    """``n`` concurrent requests with one token, spread over ``apps`` (stand-ins for workers)."""
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(client(app)) for app in apps]
+        responses = await asyncio.gather(
+            *(clients[i % len(clients)].get("/any", headers=bearer(token)) for i in range(n))
+        )
+    return [r.status_code for r in responses]
+
+
 async def test_jwt_result_is_shared_between_instances(fake: FakeClerk, redis_url: str) -> None:
     token = fake.session_token()
     first = make_app(fake.clerk(cache_url=redis_url))
@@ -73,17 +84,7 @@ async def test_opaque_verification_coalesces_across_instances(
     token = fake.m2m_token()
     fake.fail("m2m_verify", "slow", delay=0.2)
     apps = [make_app(fake.clerk(cache_url=redis_url)) for _ in range(4)]
-    async with (
-        client(apps[0]) as c0,
-        client(apps[1]) as c1,
-        client(apps[2]) as c2,
-        client(apps[3]) as c3,
-    ):
-        clients = [c0, c1, c2, c3]
-        responses = await asyncio.gather(
-            *(clients[i % 4].get("/any", headers=bearer(token)) for i in range(40))
-        )
-    assert [r.status_code for r in responses] == [200] * 40
+    assert await burst(apps, token) == [200] * 40
     assert fake.hits["m2m_verify"] == 1
 
 
@@ -91,17 +92,7 @@ async def test_without_redis_each_instance_calls_clerk(fake: FakeClerk) -> None:
     token = fake.m2m_token()
     fake.fail("m2m_verify", "slow", delay=0.2)
     apps = [make_app(fake.clerk()) for _ in range(4)]
-    async with (
-        client(apps[0]) as c0,
-        client(apps[1]) as c1,
-        client(apps[2]) as c2,
-        client(apps[3]) as c3,
-    ):
-        clients = [c0, c1, c2, c3]
-        responses = await asyncio.gather(
-            *(clients[i % 4].get("/any", headers=bearer(token)) for i in range(40))
-        )
-    assert [r.status_code for r in responses] == [200] * 40
+    assert await burst(apps, token) == [200] * 40
     assert fake.hits["m2m_verify"] == 4  # one per instance: the baseline Redis improves on
 
 

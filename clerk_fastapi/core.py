@@ -26,7 +26,6 @@ from clerk_fastapi.errors import (
 from clerk_fastapi.models import SessionAuth
 from clerk_fastapi.observability import Observer
 from clerk_fastapi.settings import ClerkSettings
-from clerk_fastapi.singleflight import SingleFlight
 from clerk_fastapi.tokens import (
     OPAQUE_PREFIXES,
     Accepts,
@@ -145,8 +144,7 @@ class Authenticator:
         self.registry = registry
         self._clock = clock
         self.store = store
-        # Concurrent requests with one token share one shared-tier lookup.
-        self._lookups: SingleFlight[Verified | None] = SingleFlight()
+        self._normalized: dict[tuple[str, tuple[str, ...]], Accepts] = {}
         self.verifications = 0
         self.observer = Observer()
 
@@ -201,7 +199,8 @@ class Authenticator:
     ) -> RequestState:
         started = time.perf_counter()
         state = await self._authenticate_request(conn, accepts)
-        if state.source != "memo":  # one event per request, however many Auth dependencies
+        # One event per request, however many Auth dependencies; nothing when nobody listens.
+        if state.source != "memo" and self.observer.wants(state):
             await self.observer.emit(state, started)
         return state
 
@@ -234,7 +233,14 @@ class Authenticator:
         )
 
     def normalize(self, accepts: str | Iterable[str]) -> Accepts:
-        return normalize_accepts(accepts, known=self.registry.token_types)
+        # Keyed with the registered types too: registering a verifier changes what "any" means.
+        key = (accepts, self.registry.token_types) if isinstance(accepts, str) else None
+        if key is not None and key in self._normalized:
+            return self._normalized[key]
+        spec = normalize_accepts(accepts, known=self.registry.token_types)
+        if key is not None and len(self._normalized) < 64:
+            self._normalized[key] = spec
+        return spec
 
     async def authenticate_token(
         self,
@@ -246,7 +252,8 @@ class Authenticator:
         """Authenticate a bare token (no request), with the same rules."""
         started = time.perf_counter()
         state = await self._authenticate_token(token, accepts, carrier=carrier, memo=None)
-        await self.observer.emit(state, started)
+        if self.observer.wants(state):
+            await self.observer.emit(state, started)
         return state
 
     async def _authenticate_token(
@@ -290,7 +297,7 @@ class Authenticator:
             return self._mismatch(spec, credential.token_type, token, fingerprint)
         if carrier == "header":
             # A shared tier (Redis) may know it; asked only once the type is one we accept.
-            shared = await self._lookups.run(digest, lambda: self.store.get_verified(digest))
+            shared = await self.store.get_verified(digest)
             if shared is not None:
                 return self._signed_in(credential.token_type, shared, fingerprint, "cache")
 

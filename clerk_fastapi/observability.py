@@ -52,12 +52,15 @@ class Observer:
         self.on_authenticated = on_authenticated
         self.on_rejected = on_rejected
 
+    def wants(self, state: RequestState) -> bool:
+        """Whether anybody listens for this decision (checked before building an event)."""
+        hook = self.on_authenticated if state.status == "signed-in" else self.on_rejected
+        return hook is not None or logger.isEnabledFor(_LEVELS.get(state.error, logging.INFO))
+
     async def emit(self, state: RequestState, started: float) -> None:
         authenticated = state.status == "signed-in"
         hook = self.on_authenticated if authenticated else self.on_rejected
         level = _LEVELS.get(state.error, logging.INFO)
-        if hook is None and not logger.isEnabledFor(level):
-            return  # the hot path pays nothing when nobody listens
         event = AuthEvent(
             outcome="authenticated" if authenticated else "rejected",
             token_type=state.token_type,

@@ -26,6 +26,7 @@ from clerk_fastapi.cache.local import LocalStore
 from clerk_fastapi.errors import ConfigurationError, TokenVerificationError
 from clerk_fastapi.models import APIKeyAuth, M2MAuth, OAuthAuth, SessionAuth
 from clerk_fastapi.settings import ClerkSettings
+from clerk_fastapi.singleflight import SingleFlight
 from clerk_fastapi.verifiers.base import Verified
 
 logger = logging.getLogger("clerk_fastapi")
@@ -73,6 +74,7 @@ class RedisStore(LocalStore):
         self._down = False
         self._owner = secrets.token_hex(8)
         self.failures = 0
+        self._lookups: SingleFlight[Verified | None] = SingleFlight()
 
     # -- plumbing -------------------------------------------------------------------------------
 
@@ -171,6 +173,10 @@ class RedisStore(LocalStore):
         local = self.peek(digest)
         if local is not None:
             return local
+        # Concurrent requests with one token share one Redis lookup.
+        return await self._lookups.run(digest, lambda: self._get_shared(digest))
+
+    async def _get_shared(self, digest: bytes) -> Verified | None:
         key = self.key("r", digest)
         raw = await self._do(lambda r: r.get(key))
         if isinstance(raw, _Failed) or raw is None:

@@ -24,18 +24,26 @@ def _invalid(message: str = "The token is not a valid JWT.") -> TokenVerificatio
     return TokenVerificationError(Reason.TOKEN_INVALID, message)
 
 
+_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+_VALUE = {char: index for index, char in enumerate(_ALPHABET)}
+_TO_STANDARD = bytes.maketrans(b"-_", b"+/")
+# Unused low bits of the last character, by segment length mod 4 (2 chars: 4 bits, 3: 2 bits).
+_UNUSED_BITS_MASK = {0: 0, 2: 0b1111, 3: 0b11}
+
+
 def b64url_decode(segment: str) -> bytes:
     """Decode canonical, unpadded base64url; refuse padding, other alphabets and loose bits."""
-    if len(segment) % 4 == 1 or not _SEGMENT.fullmatch(segment):
+    remainder = len(segment) % 4
+    if remainder == 1 or not _SEGMENT.fullmatch(segment):
+        raise _invalid()
+    # Non-zero unused low bits in the last character decode to the same bytes: refuse them.
+    if remainder and _VALUE[segment[-1]] & _UNUSED_BITS_MASK[remainder]:
         raise _invalid()
     try:
-        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+        data = segment.encode("ascii").translate(_TO_STANDARD)
+        return binascii.a2b_base64(data + b"=" * (-remainder % 4))
     except (binascii.Error, ValueError):
         raise _invalid() from None
-    # Non-zero unused low bits in the last character decode to the same bytes: refuse them.
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != segment:
-        raise _invalid()
-    return raw
 
 
 def b64url_encode(data: bytes) -> str:
@@ -53,11 +61,14 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     return result
 
 
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object, strictly: UTF-8, no duplicate members, no NaN/Infinity, no lone surrogate."""
     try:
         text = raw.decode("utf-8")
-        value = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+        value = _DECODER.decode(text)
         if _SURROGATE_ESCAPE.search(text):
             # A lone surrogate would crash any later UTF-8 encoding (a 500 in the response).
             json.dumps(value, ensure_ascii=False).encode("utf-8")

@@ -22,8 +22,8 @@ demo: $(STAMP_RUN)
 	$(BIN)/python -m example_app
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check clerk_fastapi tests example_app bench
-	$(BIN)/ruff format --check clerk_fastapi tests example_app bench
+	$(BIN)/ruff check clerk_fastapi tests example_app $(wildcard bench)
+	$(BIN)/ruff format --check clerk_fastapi tests example_app $(wildcard bench)
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict clerk_fastapi

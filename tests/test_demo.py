@@ -1,0 +1,83 @@
+"""`make demo` end to end: start it, run every printed request, check every printed answer."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def parse_demo(lines: list[str]) -> list[tuple[list[str], str]]:
+    cases = []
+    for index, line in enumerate(lines):
+        if line.startswith("curl "):
+            expect = lines[index + 1]
+            assert expect.startswith("# expect: "), expect
+            cases.append((shlex.split(line), expect.removeprefix("# expect: ")))
+    return cases
+
+
+def run_curl_with_httpx(argv: list[str]) -> httpx.Response:
+    method, headers, url = "GET", {}, argv[-1]
+    for flag, value in itertools.pairwise(argv):
+        if flag == "-X":
+            method = value
+        if flag == "-H":
+            name, _, content = value.partition(": ")
+            headers[name] = content
+    return httpx.request(method, url, headers=headers, timeout=10)
+
+
+def test_demo_prints_requests_that_work() -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLERK_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "example_app", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            break
+        lines.append(line.rstrip("\n"))
+        if line.startswith("Press Ctrl-C"):
+            break
+    try:
+        cases = parse_demo(lines)
+        assert len(cases) == 10, "\n".join(lines)
+        base = next(line for line in lines if line.startswith("Swagger UI: ")).split()[2]
+        base = base.removesuffix("/docs")
+        for _ in range(100):  # the server starts right after printing
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        for argv, expect in cases:
+            response = run_curl_with_httpx(argv)
+            status, _, body = expect.partition(" ")
+            assert response.status_code == int(status), (argv[-1], response.text)
+            if body:
+                assert response.json() == json.loads(body)
+        assert httpx.get(f"{base}/docs", timeout=5).status_code == 200
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0, rest
+    assert "Traceback" not in rest

@@ -84,9 +84,9 @@ _FUTURE_MESSAGES = {
 
 def _check_not_in_future(payload: dict[str, Any], name: str, latest: float, reason: str) -> None:
     """An optional NumericDate claim (``nbf``, ``iat``) must be a number not after ``latest``."""
-    value: Any = payload.get(name)
-    if value is None:
-        return
+    if name not in payload:
+        return  # absent is fine; present-but-null is not a number (as in Clerk)
+    value: Any = payload[name]
     if not is_number(value):
         raise TokenVerificationError(
             Reason.TOKEN_VERIFICATION_FAILED, f"The token's {name} claim is not a number."

@@ -80,9 +80,9 @@ def sign_compact(
     header_bytes = header if isinstance(header, bytes) else _json(header)
     payload_bytes = payload if isinstance(payload, bytes) else _json(payload)
     if alg is None:
-        alg = header.get("alg", "RS256") if isinstance(header, dict) else "RS256"
-        if alg not in _HASHES:
-            alg = "RS256"
+        wanted = header.get("alg", "RS256") if isinstance(header, dict) else "RS256"
+        # Odd or foreign algs (for negative tests) are still signed with RS256.
+        alg = wanted if isinstance(wanted, str) and wanted in _HASHES else "RS256"
     signing_input = f"{b64url_encode(header_bytes)}.{b64url_encode(payload_bytes)}".encode()
     signature = key.sign(signing_input, padding.PKCS1v15(), _HASHES[alg]())
     return f"{signing_input.decode()}.{b64url_encode(signature)}"

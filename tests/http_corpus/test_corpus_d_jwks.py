@@ -162,7 +162,8 @@ async def test_70_unsafe_keys_never_verify(h: Harness) -> None:
     oct_token_input = (
         f"{b64(json.dumps({**T0_HEADER, 'alg': 'HS256'}))}.{b64(json.dumps(t0_payload()))}"
     )
-    oct_token = f"{oct_token_input}.{b64(hmac.new(oct_key, oct_token_input.encode(), hashlib.sha256).digest())}"
+    mac = hmac.new(oct_key, oct_token_input.encode(), hashlib.sha256).digest()
+    oct_token = f"{oct_token_input}.{b64(mac)}"
     weak = SigningKey("ins_test1", rsa.generate_private_key(65537, 1024))
     cases = [
         ({"keys": [{"kty": "oct", "kid": "ins_test1", "k": b64(oct_key)}]}, oct_token),

@@ -106,8 +106,9 @@ def _extract(conn: HTTPConnection, settings: ClerkSettings, accepts: Accepts) ->
         if space:
             if scheme.lower() == "bearer":
                 token = rest.strip(" ")
-                # Empty, or two tokens in one header: RFC 6750 invalid_request.
-                if not token or any(c in token for c in " ,\t"):
+                # Empty, or two space-separated tokens: RFC 6750 invalid_request. (Other odd
+                # characters, commas included, simply fail verification: 401.)
+                if not token or " " in token or "\t" in token:
                     return _Extracted(None, malformed=True)
                 return _Extracted(token)
             # Another scheme (Basic, ...) is no Bearer credential at all.

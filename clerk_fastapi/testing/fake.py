@@ -518,7 +518,8 @@ class FakeClerk:
 
     def _remember(self, token: str, record: _Record) -> None:
         self._store[token] = record
-        self._by_id[record.resource["id"]] = token
+        if isinstance(record.resource.get("id"), str):
+            self._by_id[record.resource["id"]] = token
 
     # -- the ASGI app ---------------------------------------------------------------------------
 

@@ -41,7 +41,11 @@ async def test_04_scheme_is_case_insensitive(h: Harness) -> None:
 @pytest.mark.parametrize("shape", ["{t} {t}", "{t},x"])
 async def test_05_two_tokens_in_one_header(h: Harness, shape: str) -> None:
     value = "Bearer " + shape.format(t=h.t0)
-    assert_400_ir(await h.get("/s", headers=[("Authorization", value)]), h.t0)
+    response = await h.get("/s", headers=[("Authorization", value)])
+    if " " in shape:
+        assert_400_ir(response, h.t0)
+    else:
+        assert_401_it(response, h.t0)
 
 
 @pytest.mark.parametrize("first_is_valid", [True, False])

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from fastapi import Depends
+from fastapi import Depends, Security
 from fastapi.security import SecurityScopes
 from pydantic import BaseModel
 from starlette.requests import HTTPConnection
@@ -19,7 +19,11 @@ from clerk_fastapi.fastapi_auth.errors import (
     for_connection,
     insufficient_scope,
 )
-from clerk_fastapi.fastapi_auth.schemes import DEFAULT_SCHEME_NAMES, ClerkTokenScheme
+from clerk_fastapi.fastapi_auth.schemes import (
+    DEFAULT_SCHEME_NAMES,
+    SCOPED_TYPES,
+    ClerkTokenScheme,
+)
 from clerk_fastapi.models import SessionAuth
 from clerk_fastapi.tokens import Accepts, normalize_accepts
 
@@ -115,10 +119,13 @@ class Auth:
             params.append(
                 inspect.Parameter("clerk", kind, annotation=Clerk, default=Depends(get_clerk))
             )
-        # The schemes are sub-dependencies so that FastAPI lists each as an alternative.
+        # The schemes are sub-dependencies so that FastAPI lists each as an alternative; the
+        # constructor's scopes are documented on the types that carry scopes.
         for index, scheme in enumerate(self.schemes):
+            scoped = scheme.token_type in SCOPED_TYPES and self.scopes
+            marker = Security(scheme, scopes=list(self.scopes)) if scoped else Depends(scheme)
             params.append(
-                inspect.Parameter(f"_scheme_{index}", kind, annotation=Any, default=Depends(scheme))
+                inspect.Parameter(f"_scheme_{index}", kind, annotation=Any, default=marker)
             )
         return inspect.Signature(params)
 

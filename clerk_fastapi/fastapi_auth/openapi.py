@@ -32,7 +32,7 @@ def oauth2_scheme(frontend_api: str) -> dict[str, Any]:
         ),
         description=SCHEME_DESCRIPTIONS["oauth_token"],
     )
-    document: dict[str, Any] = model.model_dump(by_alias=True, exclude_none=True)
+    document: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     document[TOKEN_TYPE_EXTENSION] = "oauth_token"
     return document
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from conftest import FROZEN_NOW, load_fixture
+from clerk_fixtures import FROZEN_NOW, load_fixture
 
 from clerk_fastapi import Clerk, M2MAuth, OAuthAuth, SessionAuth
 from clerk_fastapi.testing import FakeClerk, FrozenClock

@@ -12,10 +12,16 @@ import anyio
 import httpx
 from starlette.requests import HTTPConnection
 
+from clerk_fastapi.backend.client import APIKeys, M2MTokens, OAuthTokens
 from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.cache import VerificationStore, make_store
 from clerk_fastapi.core import Authenticator, RequestState
-from clerk_fastapi.errors import ConfigurationError
+from clerk_fastapi.errors import (
+    ConfigurationError,
+    Reason,
+    TokenVerificationError,
+    UpstreamError,
+)
 from clerk_fastapi.jwks import JWKSStore
 from clerk_fastapi.observability import Hook
 from clerk_fastapi.settings import ClerkSettings
@@ -84,6 +90,10 @@ class Clerk:
         self.registry.register("oauth_token", self.oauth_verifier)
         self.registry.register("api_key", self.api_key_verifier)
         self.authenticator = Authenticator(settings, self.registry, clock, self.store)
+        # The machine-auth Backend API (create, verify, revoke, list).
+        self.m2m = M2MTokens(self.http, settings, self._verify_jwt_locally)
+        self.api_keys = APIKeys(self.http, settings, self._verify_jwt_locally)
+        self.oauth_tokens = OAuthTokens(self.http, settings, self._verify_jwt_locally)
         self.authenticator.observer.on_authenticated = on_authenticated
         self.authenticator.observer.on_rejected = on_rejected
 
@@ -120,6 +130,13 @@ class Clerk:
     ) -> RequestState:
         """Authenticate a bare token string with the same rules."""
         return await self.authenticator.authenticate_token(token, accepts)
+
+    async def _verify_jwt_locally(self, token: str, token_type: str) -> None:
+        state = await self.authenticator.authenticate_token(token, token_type)
+        if state.error == "unavailable":
+            raise UpstreamError(state.reason or Reason.UNEXPECTED_ERROR, state.message)
+        if state.status != "signed-in":
+            raise TokenVerificationError(state.reason or Reason.TOKEN_INVALID, state.message)
 
     # -- lifecycle ------------------------------------------------------------------------------
 

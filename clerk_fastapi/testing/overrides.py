@@ -6,9 +6,11 @@ import contextlib
 from collections.abc import Iterator
 from typing import Any
 
+from fastapi.security import SecurityScopes
 from pydantic import BaseModel
 
 from clerk_fastapi.fastapi_auth.dependency import Auth
+from clerk_fastapi.fastapi_auth.errors import ClerkAuthError, insufficient_scope
 
 _MISMATCH_CHALLENGE = 'Bearer error="invalid_token", error_description="token-type-mismatch"'
 
@@ -38,10 +40,6 @@ def override_auth(app: Any, principal: BaseModel | None, *, check: bool = True) 
     does not accept the principal's ``token_type`` answers 401, a missing scope or permission
     403, exactly as with a real token. Built on ``app.dependency_overrides``.
     """
-    from fastapi.security import SecurityScopes
-
-    from clerk_fastapi.fastapi_auth.errors import ClerkAuthError, insufficient_scope
-
     saved = dict(app.dependency_overrides)
     for auth in _auth_dependencies(app):
 

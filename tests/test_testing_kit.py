@@ -1,0 +1,184 @@
+"""The public testing kit: minting, broken variants, faults, CLI, serve, override_auth."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Annotated, Any
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI, Security
+
+from clerk_fastapi import (
+    APIKeyAuth,
+    Auth,
+    AuthObject,
+    Clerk,
+    M2MAuth,
+    OAuthAuth,
+    SessionAuth,
+)
+from clerk_fastapi.testing import FakeClerk, FrozenClock, override_auth
+
+pytestmark = pytest.mark.anyio
+
+
+def build_app(clerk: Clerk | None = None) -> FastAPI:
+    app = FastAPI()
+    if clerk is not None:
+        app.state.clerk = clerk
+
+    @app.get("/any")
+    async def any_route(auth: Annotated[AuthObject, Depends(Auth(accepts="any"))]) -> AuthObject:
+        return auth
+
+    @app.get("/reports")
+    async def reports(
+        user: Annotated[SessionAuth, Depends(Auth(permissions=["org:reports:read"]))],
+    ) -> dict[str, str | None]:
+        return {"org": user.org_id}
+
+    @app.get("/keys")
+    async def keys(
+        key: Annotated[APIKeyAuth, Security(Auth(accepts="api_key"), scopes=["read"])],
+    ) -> dict[str, str]:
+        return {"subject": key.subject}
+
+    return app
+
+
+async def call(app: FastAPI, path: str, token: str | None = None) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        return await client.get(path, headers=headers)
+
+
+@pytest.fixture
+def fake() -> FakeClerk:
+    return FakeClerk(clock=FrozenClock())
+
+
+async def test_every_minted_type_verifies(fake: FakeClerk) -> None:
+    app = build_app(fake.clerk())
+    cases: list[tuple[str, type[Any]]] = [
+        (
+            fake.session_token("user_1", org="org_1", role="admin", permissions=["org:a:read"]),
+            SessionAuth,
+        ),
+        (fake.session_token("user_1", version=1, org="org_1", role="admin"), SessionAuth),
+        (fake.oauth_token("jwt", scopes=["profile"], user_id="user_1"), OAuthAuth),
+        (fake.oauth_token("jwt", typ="application/at+jwt"), OAuthAuth),
+        (fake.oauth_token("opaque", scopes=["email"]), OAuthAuth),
+        (fake.m2m_token("opaque", scopes=["mch_other"]), M2MAuth),
+        (fake.m2m_token("jwt", claims={"role": "worker"}), M2MAuth),
+        (fake.api_key(subject="org_1", scopes=["read"], claims={"tier": "gold"}), APIKeyAuth),
+    ]
+    for token, model in cases:
+        response = await call(app, "/any", token)
+        assert response.status_code == 200, response.text
+        assert model.model_validate(response.json())
+    session = (await call(app, "/any", cases[0][0])).json()
+    assert session["org_role"] == "org:admin" and session["org_permissions"] == ["org:a:read"]
+    m2m_jwt = (await call(app, "/any", cases[6][0])).json()
+    assert m2m_jwt["claims"]["role"] == "worker"
+    key = (await call(app, "/any", cases[7][0])).json()
+    assert key["org_id"] == "org_1" and key["claims"] == {"tier": "gold"}
+
+
+def test_token_shapes_match_clerk(fake: FakeClerk) -> None:
+    from clerk_fastapi.jose.compact import parse_compact
+
+    session = parse_compact(fake.session_token())
+    assert session.header == {
+        "alg": "RS256",
+        "kid": "ins_test1",
+        "typ": "JWT",
+        "cat": "cl_B7d4PD111AAA",
+    }
+    assert {"azp", "exp", "iat", "iss", "nbf", "sid", "sub", "v", "sts"} <= set(session.payload)
+    assert session.payload["exp"] - session.payload["iat"] == 60
+    oauth = parse_compact(fake.oauth_token())
+    assert oauth.header["typ"] == "at+jwt" and oauth.payload["jti"].startswith("oat_")
+    m2m = parse_compact(fake.m2m_token("jwt"))
+    assert m2m.header["cat"] == "cl_B7d4PD333AAA" and m2m.payload["sub"].startswith("mch_")
+    assert fake.m2m_token().startswith("mt_") and fake.api_key().startswith("ak_")
+    assert fake.oauth_token("opaque").startswith("oat_")
+
+
+@pytest.mark.parametrize(
+    ("kind", "reason"),
+    [
+        ("expired", "token-expired"),
+        ("not_yet_valid", "token-not-active-yet"),
+        ("wrong_key", "token-invalid-signature"),
+        ("wrong_azp", "token-invalid-authorized-parties"),
+        ("wrong_cat", "token-type-mismatch"),
+        ("bad_signature", "token-invalid-signature"),
+    ],
+)
+async def test_broken_variants_fail_with_the_right_reason(
+    fake: FakeClerk, kind: Any, reason: str
+) -> None:
+    app = build_app(fake.clerk(authorized_parties=[fake.authorized_party]))
+    response = await call(app, "/any", fake.broken_session_token(kind))
+    assert response.status_code == 401
+    assert response.json()["detail"]["reason"] == reason
+
+
+async def test_revoke_and_faults(fake: FakeClerk) -> None:
+    app = build_app(fake.clerk())
+    key = fake.api_key(scopes=["read"])
+    assert (await call(app, "/keys", key)).status_code == 200
+    fake.revoke(key)
+    assert (await call(app, "/keys", key)).status_code == 401
+    other = fake.api_key(scopes=["read"])
+    fake.fail("api_key_verify", "status", status=429, retry_after=7)
+    throttled = await call(app, "/keys", other)
+    assert throttled.status_code == 503 and throttled.headers["retry-after"] == "7"
+    fake.fail("api_key_verify", "status", status=500, times=1)
+    assert (await call(app, "/keys", other)).status_code == 503
+    assert (await call(app, "/keys", other)).status_code == 200  # the fault was for one call
+    assert fake.hits["api_key_verify"] == 5
+
+
+async def test_override_auth_still_applies_the_route_checks() -> None:
+    app = build_app()
+    admin = SessionAuth(
+        user_id="user_1", org_id="org_1", org_role="org:admin", org_permissions=["org:reports:read"]
+    )
+    with override_auth(app, admin):
+        assert (await call(app, "/reports")).json() == {"org": "org_1"}
+        assert (await call(app, "/keys")).status_code == 401  # sessions are not API keys
+    with override_auth(app, SessionAuth(user_id="user_2")):
+        assert (await call(app, "/reports")).status_code == 403
+    with override_auth(app, APIKeyAuth(id="ak_1", subject="user_3", scopes=["read"])):
+        assert (await call(app, "/keys")).json() == {"subject": "user_3"}
+    assert not app.dependency_overrides
+
+
+def test_cli_mint_prints_a_verifiable_token() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "clerk_fastapi.testing", "mint", "session", "--user-id", "user_cli"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    token = result.stdout.strip()
+    pem = result.stderr.split("(PEM):\n", 1)[1].strip()
+    clerk = Clerk(jwt_key=pem)
+    import asyncio
+
+    state = asyncio.run(clerk.authenticate_token(token))
+    assert state.status == "signed-in" and state.to_auth().user_id == "user_cli"
+
+
+async def test_serve_on_a_real_port(fake: FakeClerk) -> None:
+    with fake.serve() as url:
+        assert url.startswith("http://127.0.0.1:")
+        app = build_app(fake.clerk(use_network=True))
+        assert (await call(app, "/any", fake.m2m_token())).status_code == 200
+        assert (await call(app, "/any", fake.session_token())).status_code == 200
+    assert fake.hits["m2m_verify"] == 1 and fake.hits["jwks"] == 1

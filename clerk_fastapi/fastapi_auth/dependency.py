@@ -33,13 +33,18 @@ REVERIFICATION_PRESETS = ("strict_mfa", "strict", "moderate", "lax")
 
 
 def get_clerk(request: HTTPConnection) -> Clerk:
-    """The app's ``Clerk``: the one ``Clerk.lifespan``/``clerk.install(app)`` registered, else one
-    built from ``CLERK_*`` environment variables (kept on the app). Override it in tests with
+    """The app's ``Clerk``: the one ``clerk.install(app)`` (or the running ``Clerk.lifespan``)
+    registered, else the one whose ``lifespan`` the app was built with, else one built from
+    ``CLERK_*`` environment variables (kept on the app). Override it in tests with
     ``app.dependency_overrides[get_clerk]``."""
     state = request.app.state
     clerk = getattr(state, "clerk", None)
     if clerk is None:
-        clerk = Clerk()
+        # FastAPI(lifespan=clerk.lifespan) names its Clerk even when the lifespan did not run
+        # (httpx's ASGITransport, a TestClient outside `with`).
+        lifespan = getattr(getattr(request.app, "router", None), "lifespan_context", None)
+        owner = getattr(lifespan, "__self__", None)
+        clerk = owner if isinstance(owner, Clerk) else Clerk()
         state.clerk = clerk
     if not isinstance(clerk, Clerk):
         raise TypeError("app.state.clerk is not a clerk_fastapi.Clerk")

@@ -95,15 +95,18 @@ def looks_like_jwt(token: str) -> bool:
     return len(parts) == 3 and all(p and _SEGMENT.fullmatch(p) for p in parts)
 
 
-def parse_compact(token: str) -> CompactJWS:
+def parse_compact(token: str, *, payload_json: bool = True) -> CompactJWS:
+    """Parse a compact JWS; ``payload_json=False`` checks the payload's encoding only (a JWS
+    whose payload is not a claim set, for signature-layer tests)."""
     parts = token.split(".")
     if len(parts) != 3:
         raise _invalid()
     header_seg, payload_seg, signature_seg = parts
-    if not header_seg or not payload_seg or not signature_seg:
+    if not header_seg or not signature_seg or (payload_json and not payload_seg):
         raise _invalid()
     header = parse_json_object(b64url_decode(header_seg))
-    payload = parse_json_object(b64url_decode(payload_seg))
+    raw_payload = b64url_decode(payload_seg)
+    payload = parse_json_object(raw_payload) if payload_json else {}
     signature = b64url_decode(signature_seg)
     return CompactJWS(
         header=header,

@@ -38,7 +38,7 @@ def test_example_runs(path: Path) -> None:
 
 
 def test_every_python_block_in_the_docs_is_real() -> None:
-    pages = sorted((ROOT / "docs").glob("*.md")) + [ROOT / "README.md"]
+    pages = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
     checked = 0
     for page in pages:
         for block in BLOCK.findall(page.read_text()):

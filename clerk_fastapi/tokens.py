@@ -96,7 +96,8 @@ def classify(token: str, custom_prefixes: Mapping[str, str] | None = None) -> Cr
         sub = jws.payload.get("sub")
         if isinstance(sub, str) and sub.startswith(M2M_SUBJECT_PREFIX):
             return Credential(token, "m2m_token", jws)
-        if jws.header.get("typ") in OAUTH_JWT_TYPES:
+        typ = jws.header.get("typ")
+        if isinstance(typ, str) and typ in OAUTH_JWT_TYPES:
             return Credential(token, "oauth_token", jws)
     return Credential(token, "session_token", jws)
 

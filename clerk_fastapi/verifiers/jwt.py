@@ -53,7 +53,9 @@ class SessionTokenVerifier(_JWTVerifier):
         self.calls += 1
         jws = _parsed(credential)
         category = jws.header.get("cat")
-        if category is not None and category not in SESSION_CATEGORIES:
+        if category is not None and (
+            not isinstance(category, str) or category not in SESSION_CATEGORIES
+        ):
             # M2M and JWT-template categories (and anything unknown) are not session tokens.
             raise TokenVerificationError(
                 Reason.TOKEN_TYPE_MISMATCH, "The token is not a session token."

@@ -75,11 +75,13 @@ class JWKSStore:
         key = self._keys.get(kid)
         if key is not None:
             return key
-        if (
-            not fetched_in_this_call
-            and now - self._cooldown_from >= self._settings.jwks_refetch_cooldown
-        ):
-            self._cooldown_from = now
+        # Join a refetch already in flight (it may bring this kid); else start one unless the
+        # cool-down since the last refetch is still running.
+        in_flight = self._flight.active("jwks")
+        cooled = now - self._cooldown_from >= self._settings.jwks_refetch_cooldown
+        if not fetched_in_this_call and (in_flight or cooled):
+            if not in_flight:
+                self._cooldown_from = now
             await self._flight.run("jwks", self._fetch)
             key = self._keys.get(kid)
             if key is not None:

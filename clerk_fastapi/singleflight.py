@@ -30,6 +30,11 @@ class SingleFlight(Generic[T]):
             task.add_done_callback(functools.partial(self._forget, key))
         return await asyncio.shield(task)
 
+    def active(self, key: Hashable) -> bool:
+        """Whether a call for ``key`` is in flight in the running event loop."""
+        task = self._tasks.get(key)
+        return task is not None and task.get_loop() is asyncio.get_running_loop()
+
     def _forget(self, key: Hashable, task: asyncio.Task[T]) -> None:
         if self._tasks.get(key) is task:
             del self._tasks[key]

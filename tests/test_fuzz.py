@@ -83,7 +83,7 @@ def check(response: httpx.Response, secret: str, target: Target, *, may_pass: bo
     assert response.status_code < 500, (response.status_code, response.text)
     if not may_pass:
         assert not 200 <= response.status_code < 300, secret
-    if len(secret) >= 12:
+    if len(secret) >= 20:  # shorter strings occur in any response by chance ("application/")
         blob = response.text + json.dumps(dict(response.headers))
         assert secret not in blob
         assert all(secret not in text for text in target.capture.texts[-5:])

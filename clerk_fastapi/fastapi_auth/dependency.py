@@ -32,7 +32,7 @@ logger = logging.getLogger("clerk_fastapi")
 REVERIFICATION_PRESETS = ("strict_mfa", "strict", "moderate", "lax")
 
 
-def get_clerk(request: HTTPConnection) -> Clerk:
+async def get_clerk(request: HTTPConnection) -> Clerk:
     """The app's ``Clerk``: the one ``clerk.install(app)`` (or the running ``Clerk.lifespan``)
     registered, else the one whose ``lifespan`` the app was built with, else one built from
     ``CLERK_*`` environment variables (kept on the app). Override it in tests with

@@ -70,12 +70,16 @@ class LocalStore:
     async def run_once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
         return await self._flight.run(digest, fn)
 
-    async def take_rate_token(self) -> float | None:
+    def _rate_window(self) -> tuple[int, float, float] | None:
+        """(limit, window, now) when the Backend API rate guard is on."""
         limit = self.settings.bapi_rate_limit
-        if limit <= 0:
+        return (limit, self.settings.bapi_rate_window, self.clock()) if limit > 0 else None
+
+    async def take_rate_token(self) -> float | None:
+        rate = self._rate_window()
+        if rate is None:
             return None
-        window = self.settings.bapi_rate_window
-        now = self.clock()
+        limit, window, now = rate
         if now - self._window_start >= window:
             self._window_start = now
             self._window_count = 0

@@ -296,11 +296,10 @@ class RedisStore(LocalStore):
         return verified
 
     async def take_rate_token(self) -> float | None:
-        limit = self.settings.bapi_rate_limit
-        if limit <= 0:
+        rate = self._rate_window()
+        if rate is None:
             return None
-        window = self.settings.bapi_rate_window
-        now = self.clock()
+        limit, window, now = rate
         index = int(now // window)
         key = f"{self.prefix}rate:{index}"
         ttl_ms = int(window * 1000) + 1000

@@ -17,6 +17,9 @@ from clerk_fastapi import Auth, Clerk
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
+# These tests check what is shared, not degradation (test_redis_outage... does that with the
+# defaults): a generous Redis deadline keeps them stable on a busy 2-core machine.
+SEMANTIC_TIMEOUT = 1.0
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +69,8 @@ async def burst(apps: list[FastAPI], token: str, n: int = 40) -> list[int]:
 
 async def test_jwt_result_is_shared_between_instances(fake: FakeClerk, redis_url: str) -> None:
     token = fake.session_token()
-    first = make_app(fake.clerk(cache_url=redis_url))
-    second = make_app(fake.clerk(cache_url=redis_url))
+    first = make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
+    second = make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
     async with client(first) as c:
         assert (await c.get("/any", headers=bearer(token))).status_code == 200
     assert fake.hits["jwks"] == 1
@@ -83,7 +86,9 @@ async def test_opaque_verification_coalesces_across_instances(
 ) -> None:
     token = fake.m2m_token()
     fake.fail("m2m_verify", "slow", delay=0.2)
-    apps = [make_app(fake.clerk(cache_url=redis_url)) for _ in range(4)]
+    apps = [
+        make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT)) for _ in range(4)
+    ]
     assert await burst(apps, token) == [200] * 40
     assert fake.hits["m2m_verify"] == 1
 
@@ -98,7 +103,9 @@ async def test_without_redis_each_instance_calls_clerk(fake: FakeClerk) -> None:
 
 async def test_negative_answer_is_shared(fake: FakeClerk, redis_url: str) -> None:
     bogus = "mt_" + "x" * 40
-    a, b = (make_app(fake.clerk(cache_url=redis_url)) for _ in range(2))
+    a, b = (
+        make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT)) for _ in range(2)
+    )
     async with client(a) as ca, client(b) as cb:
         assert (await ca.get("/any", headers=bearer(bogus))).status_code == 401
         assert (await cb.get("/any", headers=bearer(bogus))).status_code == 401
@@ -108,7 +115,9 @@ async def test_negative_answer_is_shared(fake: FakeClerk, redis_url: str) -> Non
 async def test_tampered_or_forged_values_are_ignored_and_deleted(
     fake: FakeClerk, redis_url: str
 ) -> None:
-    clerk = fake.clerk(cache_url=redis_url, machine_token_cache_ttl=60)
+    clerk = fake.clerk(
+        cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, machine_token_cache_ttl=60
+    )
     app = make_app(clerk)
     token = fake.api_key(scopes=["read"])
     async with client(app) as c:
@@ -121,7 +130,9 @@ async def test_tampered_or_forged_values_are_ignored_and_deleted(
     value = r.get(keys[0])
     assert value is not None
     r.set(keys[0], value.replace(b"user_2test", b"user_admin"))
-    fresh = make_app(fake.clerk(cache_url=redis_url, machine_token_cache_ttl=60))
+    fresh = make_app(
+        fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, machine_token_cache_ttl=60)
+    )
     fake.revoke(token)
     for published in r.keys(f"{store.prefix}p:*"):  # type: ignore[attr-defined]
         r.delete(published)  # step past the 1 s coalescing window without sleeping
@@ -166,8 +177,10 @@ async def test_revocation_with_shared_positive_cache_off_and_on(
 ) -> None:
     clock = fake.clock
     assert isinstance(clock, FrozenClock)
-    off = make_app(fake.clerk(cache_url=redis_url))
-    on = make_app(fake.clerk(cache_url=redis_url, machine_token_cache_ttl=30))
+    off = make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
+    on = make_app(
+        fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, machine_token_cache_ttl=30)
+    )
     token_off, token_on = fake.api_key(), fake.api_key()
     async with client(off) as c_off, client(on) as c_on:
         assert (await c_off.get("/any", headers=bearer(token_off))).status_code == 200
@@ -186,7 +199,10 @@ async def test_revocation_with_shared_positive_cache_off_and_on(
 async def test_fleet_wide_rate_guard_answers_503_before_clerk_would(
     fake: FakeClerk, redis_url: str
 ) -> None:
-    a, b = (make_app(fake.clerk(cache_url=redis_url, bapi_rate_limit=3)) for _ in range(2))
+    a, b = (
+        make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, bapi_rate_limit=3))
+        for _ in range(2)
+    )
     async with client(a) as ca, client(b) as cb:
         statuses = []
         for i in range(6):

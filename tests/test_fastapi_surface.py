@@ -341,3 +341,17 @@ def test_openapi_without_publishable_key_and_with_cookie(fake: FakeClerk) -> Non
     schemes = doc["components"]["securitySchemes"]
     assert schemes["ClerkOAuth"]["type"] == "http"
     assert "__session" in schemes["ClerkSession"]["description"]
+
+
+async def test_get_clerk_finds_the_clerk_of_the_lifespan(fake: FakeClerk) -> None:
+    clerk = fake.clerk()
+    app = FastAPI(lifespan=clerk.lifespan)  # lifespan not run: httpx's ASGITransport skips it
+
+    @app.get("/me")
+    async def me(user: Annotated[SessionAuth, Depends(Auth())]) -> dict[str, str]:
+        return {"user_id": user.user_id}
+
+    async with client_for(app) as client:
+        response = await client.get("/me", headers=bearer(fake.session_token("user_l")))
+    assert response.json() == {"user_id": "user_l"}
+    assert app.state.clerk is clerk

@@ -40,6 +40,7 @@ class JWKSStore:
         self._keys: dict[str, VerificationKey] = {}
         self._fetched_at: float | None = None
         self._cooldown_from = -math.inf
+        self._failed_at = -math.inf
         self._flight: SingleFlight[None] = SingleFlight()
         self.fetches = 0
 
@@ -51,6 +52,7 @@ class JWKSStore:
         self._keys = {}
         self._fetched_at = None
         self._cooldown_from = -math.inf
+        self._failed_at = -math.inf
         self._flight.clear()
 
     async def warm_up(self) -> None:
@@ -92,13 +94,19 @@ class JWKSStore:
         )
 
     async def _refresh_or_serve_stale(self, now: float) -> None:
+        fetched = self._fetched_at
+        stale_limit = self._settings.jwks_cache_ttl + self._settings.jwks_max_stale
+        can_serve_stale = bool(self._keys) and fetched is not None and now - fetched < stale_limit
+        # While Clerk is failing, probe it once per cool-down, not on every request (a hanging
+        # JWKS endpoint would otherwise add the whole http_timeout to each one).
+        if can_serve_stale and now - self._failed_at < self._settings.jwks_refetch_cooldown:
+            return
         self._cooldown_from = now
         try:
             await self._flight.run("jwks", self._fetch)
         except UpstreamError:
-            fetched = self._fetched_at
-            stale_limit = self._settings.jwks_cache_ttl + self._settings.jwks_max_stale
-            if self._keys and fetched is not None and now - fetched < stale_limit:
+            if can_serve_stale and fetched is not None:
+                self._failed_at = now
                 logger.warning(
                     "JWKS refresh failed; serving keys fetched %.0f s ago", now - fetched
                 )

@@ -8,24 +8,30 @@ from fastapi import Depends, FastAPI
 from clerk_fastapi import Auth, Clerk, M2MAuth
 
 
+# --- service B: the API. It needs only CLERK_SECRET_KEY.
 def create_service_b(clerk: Clerk) -> FastAPI:
     app = FastAPI(lifespan=clerk.lifespan)
 
     @app.post("/invoices/rebuild")
-    async def rebuild(caller: Annotated[M2MAuth, Depends(Auth(accepts="m2m_token"))]) -> dict[str, str]:
+    async def rebuild(
+        caller: Annotated[M2MAuth, Depends(Auth(accepts="m2m_token"))],
+    ) -> dict[str, str]:
         return {"rebuilt_for": caller.machine_id}
 
     return app
 
 
+# --- service A: the caller. It holds its machine's CLERK_MACHINE_SECRET_KEY.
 async def call_service_b(service_a: Clerk, service_b: httpx.AsyncClient) -> int:
-    # Service A holds a machine secret key (CLERK_MACHINE_SECRET_KEY).
-    created = await service_a.m2m.create(seconds_until_expiration=300)
-    assert created.token is not None
+    created = await service_a.m2m.create(
+        seconds_until_expiration=300,
+        min_remaining_ttl_seconds=60,  # reuse a live token rather than mint one per call
+        claims={"job": "nightly-rebuild"},
+    )
+    assert created.token is not None  # the credential; Clerk shows it only now
     response = await service_b.post(
         "/invoices/rebuild", headers={"Authorization": f"Bearer {created.token}"}
     )
-    await service_a.m2m.revoke(created.id, revocation_reason="job done")
     return response.status_code
 
 
@@ -35,14 +41,14 @@ if __name__ == "__main__":
     from clerk_fastapi.testing import FakeClerk
 
     async def main() -> None:
-        fake = FakeClerk()
+        fake = FakeClerk()  # stands in for Clerk: no network, no account
         service_a = fake.clerk(machine_secret_key=fake.machine_secret_key)
-        app_b = create_service_b(fake.clerk())
-        transport = httpx.ASGITransport(app=app_b)
+        transport = httpx.ASGITransport(app=create_service_b(fake.clerk()))
         async with httpx.AsyncClient(transport=transport, base_url="http://b") as client:
             assert await call_service_b(service_a, client) == 200
-        page = await service_a.m2m.list(revoked=True)
-        assert page.total_count == 1 and page.data[0].revoked
+            assert await call_service_b(service_a, client) == 200
+        page = await service_a.m2m.list(subject=fake.default_machine_id)
+        assert page.total_count == 1  # the second call reused the first token
         print("m2m services ok")
 
     asyncio.run(main())

@@ -13,8 +13,8 @@ async def me(auth: Annotated[SessionAuth, Depends(Auth())]):
 """
 
 from clerk_fastapi._version import __version__
-from clerk_fastapi.clerk import Clerk
-from clerk_fastapi.core import RequestState
+from clerk_fastapi.auth.events import AuthEvent
+from clerk_fastapi.auth.state import RequestState
 from clerk_fastapi.errors import (
     ClerkAPIError,
     ClerkError,
@@ -32,20 +32,20 @@ from clerk_fastapi.fastapi_auth.aliases import (
     OptionalSessionDep,
     SessionDep,
 )
+from clerk_fastapi.fastapi_auth.app import Clerk
 from clerk_fastapi.fastapi_auth.dependency import Auth, get_clerk
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError
-from clerk_fastapi.models import (
+from clerk_fastapi.kinds import Credential, TokenKind, TokenVerifier
+from clerk_fastapi.principals import (
     APIKeyAuth,
     AuthObject,
     M2MAuth,
     OAuthAuth,
     SessionAuth,
     TokenType,
+    Verified,
 )
-from clerk_fastapi.observability import AuthEvent
 from clerk_fastapi.settings import ClerkSettings
-from clerk_fastapi.tokens import Credential
-from clerk_fastapi.verifiers import TokenVerifier, Verified
 
 __all__ = [
     "APIKeyAuth",
@@ -71,6 +71,7 @@ __all__ = [
     "RequestState",
     "SessionAuth",
     "SessionDep",
+    "TokenKind",
     "TokenType",
     "TokenVerificationError",
     "TokenVerifier",

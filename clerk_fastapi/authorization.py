@@ -7,10 +7,27 @@ Port of ``@clerk/shared`` ``authorization.ts``, except that a dimension that can
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from clerk_fastapi.models import SessionAuth
+
+class SessionFacts(Protocol):
+    """What ``has()`` reads of a signed-in session (``SessionAuth`` has all of it)."""
+
+    @property
+    def user_id(self) -> str: ...
+    @property
+    def org_id(self) -> str | None: ...
+    @property
+    def org_role(self) -> str | None: ...
+    @property
+    def org_permissions(self) -> list[str]: ...
+    @property
+    def features(self) -> list[str]: ...
+    @property
+    def plans(self) -> list[str]: ...
+    @property
+    def factor_verification_age(self) -> tuple[int, int] | None: ...
+
 
 ORG_SCOPES = frozenset({"o", "org", "organization"})
 USER_SCOPES = frozenset({"u", "user"})
@@ -80,7 +97,7 @@ def _check_reverification(spec: str | dict[str, Any], fva: tuple[int, int] | Non
 
 
 def check_authorization(
-    auth: SessionAuth,
+    auth: SessionFacts,
     *,
     role: str | None,
     permission: str | None,

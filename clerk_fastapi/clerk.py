@@ -1,40 +1,31 @@
-"""``Clerk``: settings, one pooled HTTP client, the JWKS, the caches and the verifiers."""
+"""``Clerk``: the composition root. It builds and wires settings, one pooled HTTP client, the
+JWKS, the caches, the token kinds and the Backend API clients; it knows nothing of FastAPI."""
 
 from __future__ import annotations
 
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import anyio
 import httpx
-from starlette.requests import HTTPConnection
 
-from clerk_fastapi.backend.client import APIKeys, M2MTokens, OAuthTokens
+from clerk_fastapi.auth.authenticator import AcceptsArg, Authenticator
+from clerk_fastapi.auth.credentials import Connection
+from clerk_fastapi.auth.events import Hook, Observer
+from clerk_fastapi.auth.state import RequestState
+from clerk_fastapi.backend.api_keys import APIKeys
 from clerk_fastapi.backend.http import BackendHTTP
+from clerk_fastapi.backend.m2m import M2MTokens
+from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.cache import VerificationStore, make_store
-from clerk_fastapi.core import Authenticator, RequestState
-from clerk_fastapi.errors import (
-    ConfigurationError,
-    Reason,
-    TokenVerificationError,
-    UpstreamError,
-)
+from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
-from clerk_fastapi.observability import Hook
+from clerk_fastapi.kinds import KindRegistry, api_key, m2m, oauth, session
+from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.settings import ClerkSettings
-from clerk_fastapi.tokens import Accepts
-from clerk_fastapi.verifiers.jwt import M2MJWTVerifier, OAuthJWTVerifier, SessionTokenVerifier
-from clerk_fastapi.verifiers.opaque import (
-    API_KEY_KIND,
-    M2M_KIND,
-    OAUTH_KIND,
-    MachineTokenVerifier,
-    OpaqueTokenVerifier,
-)
-from clerk_fastapi.verifiers.registry import VerifierRegistry
 
 logger = logging.getLogger("clerk_fastapi")
 
@@ -71,72 +62,64 @@ class Clerk:
         self.clock = clock
         self.http = BackendHTTP(settings, transport=transport)
         self.jwks = JWKSStore(settings, self.http, clock)
-        self.store: VerificationStore = make_store(settings, clock)
-        self.registry = VerifierRegistry()
-        self.session_verifier = SessionTokenVerifier(settings, self.jwks, clock)
-        self.m2m_verifier = MachineTokenVerifier(
-            M2MJWTVerifier(settings, self.jwks, clock),
-            OpaqueTokenVerifier(M2M_KIND, settings, self.http, clock, self.store),
+        self.registry = KindRegistry()
+        self.store: VerificationStore = make_store(
+            settings, clock, lambda: self.registry.principal_models
         )
-        self.oauth_verifier = MachineTokenVerifier(
-            OAuthJWTVerifier(settings, self.jwks, clock),
-            OpaqueTokenVerifier(OAUTH_KIND, settings, self.http, clock, self.store),
+        ctx = KindContext(settings, clock, self.jwks.get_key, self.store)
+
+        # One verifier per kind; the Backend API clients verify through the same ones.
+        m2m_verifier = m2m.M2MVerifier(ctx, M2MTokens(self.http, settings))
+        oauth_verifier = oauth.OAuthVerifier(ctx, OAuthTokens(self.http, settings))
+        api_key_verifier = api_key.APIKeyVerifier(ctx, APIKeys(self.http, settings))
+        self.registry.add(
+            session.KIND, session.SessionVerifier(settings, ctx.resolve_key, clock), builtin=True
         )
-        self.api_key_verifier = OpaqueTokenVerifier(
-            API_KEY_KIND, settings, self.http, clock, self.store
+        self.registry.add(m2m.KIND, m2m_verifier, builtin=True)
+        self.registry.add(oauth.KIND, oauth_verifier, builtin=True)
+        self.registry.add(api_key.KIND, api_key_verifier, builtin=True)
+        self.m2m = m2m.M2MClient(M2MTokens(self.http, settings), m2m_verifier)
+        self.oauth_tokens = oauth.OAuthClient(OAuthTokens(self.http, settings), oauth_verifier)
+        self.api_keys = api_key.APIKeysClient(APIKeys(self.http, settings), api_key_verifier)
+
+        self.observer = Observer(on_authenticated, on_rejected)
+        self.authenticator = Authenticator(
+            settings, self.registry, clock, self.store, self.observer
         )
-        self.registry.register("session_token", self.session_verifier)
-        self.registry.register("m2m_token", self.m2m_verifier)
-        self.registry.register("oauth_token", self.oauth_verifier)
-        self.registry.register("api_key", self.api_key_verifier)
-        self.authenticator = Authenticator(settings, self.registry, clock, self.store)
-        # The machine-auth Backend API (create, verify, revoke, list).
-        self.m2m = M2MTokens(self.http, settings, self._verify_jwt_locally)
-        self.api_keys = APIKeys(self.http, settings, self._verify_jwt_locally)
-        self.oauth_tokens = OAuthTokens(self.http, settings, self._verify_jwt_locally)
-        self.authenticator.observer.on_authenticated = on_authenticated
-        self.authenticator.observer.on_rejected = on_rejected
 
     # -- observability --------------------------------------------------------------------------
 
     @property
     def on_authenticated(self) -> Hook | None:
         """Called with an ``AuthEvent`` for every accepted request (sync or async)."""
-        return self.authenticator.observer.on_authenticated
+        return self.observer.on_authenticated
 
     @on_authenticated.setter
     def on_authenticated(self, hook: Hook | None) -> None:
-        self.authenticator.observer.on_authenticated = hook
+        self.observer.on_authenticated = hook
 
     @property
     def on_rejected(self) -> Hook | None:
         """Called with an ``AuthEvent`` for every refused request (sync or async)."""
-        return self.authenticator.observer.on_rejected
+        return self.observer.on_rejected
 
     @on_rejected.setter
     def on_rejected(self, hook: Hook | None) -> None:
-        self.authenticator.observer.on_rejected = hook
+        self.observer.on_rejected = hook
 
     # -- verification ---------------------------------------------------------------------------
 
     async def authenticate_request(
-        self, request: HTTPConnection, accepts: str | Iterable[str] | Accepts = "session_token"
+        self, request: Connection, accepts: AcceptsArg = "session_token"
     ) -> RequestState:
         """Authenticate a Starlette/FastAPI request or WebSocket; never raises for bad input."""
         return await self.authenticator.authenticate_request(request, accepts)
 
     async def authenticate_token(
-        self, token: str, accepts: str | Iterable[str] | Accepts = "session_token"
+        self, token: str, accepts: AcceptsArg = "session_token"
     ) -> RequestState:
         """Authenticate a bare token string with the same rules."""
         return await self.authenticator.authenticate_token(token, accepts)
-
-    async def _verify_jwt_locally(self, token: str, token_type: str) -> None:
-        state = await self.authenticator.authenticate_token(token, token_type)
-        if state.error == "unavailable":
-            raise UpstreamError(state.reason or Reason.UNEXPECTED_ERROR, state.message)
-        if state.status != "signed-in":
-            raise TokenVerificationError(state.reason or Reason.TOKEN_INVALID, state.message)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -152,8 +135,8 @@ class Clerk:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
-        """``FastAPI(lifespan=clerk.lifespan)``: registers this instance, warms the JWKS,
-        closes the HTTP client on shutdown."""
+        """``FastAPI(lifespan=clerk.lifespan)``: attaches this instance to the app, warms the
+        JWKS, closes the HTTP client on shutdown."""
         self.install(app)
         await self.warm_up()
         try:
@@ -162,11 +145,11 @@ class Clerk:
             await self.aclose()
 
     def install(self, app: Any) -> None:
-        """Make this instance the app's ``get_clerk`` and finish its OpenAPI security schemes."""
-        app.state.clerk = self
-        from clerk_fastapi.fastapi_auth.openapi import install_openapi
+        """Make this instance the one the app's ``Auth`` dependencies use.
 
-        install_openapi(app, self)
+        The FastAPI layer finishes the app's OpenAPI document from it when it is generated.
+        """
+        app.state.clerk = self
 
     def clear_caches(self) -> None:
         """Forget every cached verification result and the JWKS."""

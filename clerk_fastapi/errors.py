@@ -7,7 +7,10 @@ texts: nothing here ever holds a token, a signature or a secret.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+logger = logging.getLogger("clerk_fastapi")
 
 
 class Reason:
@@ -124,3 +127,26 @@ class ClerkNetworkError(ClerkError):
     """Clerk's Backend API could not be reached (connection error or timeout)."""
 
     code = "clerk-network-error"
+
+
+def map_upstream(
+    exc: ClerkAPIError | ClerkNetworkError, *, what: str, reason: str = Reason.UNEXPECTED_ERROR
+) -> UpstreamError:
+    """The one translation from a Backend API failure to "cannot decide now" (503).
+
+    Clerk refusing our own secret key is logged loudly (it is a configuration mistake); the
+    rest keeps Clerk's ``Retry-After``.
+    """
+    if isinstance(exc, ClerkNetworkError):
+        return UpstreamError(reason, exc.message)
+    if exc.status in (401, 403):
+        logger.error(
+            "Clerk refused our secret key %s (status %s, code %s): check CLERK_SECRET_KEY",
+            what,
+            exc.status,
+            exc.code,
+        )
+        return UpstreamError(Reason.SECRET_KEY_INVALID, "Clerk rejected the secret key.")
+    return UpstreamError(
+        reason, f"Clerk answered {exc.status} {what}.", retry_after=exc.retry_after
+    )

@@ -12,13 +12,12 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
-from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-logger = logging.getLogger("clerk_fastapi")
+from clerk_fastapi.jose.keys import load_rsa_public_pem
 
-MIN_RSA_BITS = 2048
+logger = logging.getLogger("clerk_fastapi")
 
 
 def _split_list(value: Any) -> Any:
@@ -52,24 +51,6 @@ def decode_publishable_key(key: str) -> str:
     if not decoded.endswith("$") or len(decoded) < 2 or "/" in decoded or " " in decoded:
         raise ValueError("the publishable key does not decode to '<frontend-api-host>$'")
     return decoded[:-1]
-
-
-def load_rsa_public_pem(pem: str) -> RSAPublicKey:
-    """Parse a PEM public key properly (any RSA size >= 2048), not by string stripping."""
-    text = pem.strip().replace("\\n", "\n")
-    try:
-        key = load_pem_public_key(text.encode())
-    except (ValueError, TypeError):
-        raise ValueError(
-            "CLERK_JWT_KEY is not a PEM public key (-----BEGIN PUBLIC KEY-----)"
-        ) from None
-    if not isinstance(key, RSAPublicKey):
-        raise ValueError("CLERK_JWT_KEY must be an RSA public key")
-    if key.key_size < MIN_RSA_BITS:
-        raise ValueError(
-            f"CLERK_JWT_KEY is {key.key_size} bits; at least {MIN_RSA_BITS} are needed"
-        )
-    return key
 
 
 def _is_loopback(host: str) -> bool:

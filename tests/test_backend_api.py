@@ -85,13 +85,17 @@ def ms(value: int) -> datetime:
     return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
 
 
-def assert_maps(resource: Any, wire_json: dict[str, Any], fields: list[str]) -> None:
-    """Every listed wire field arrives unchanged; every timestamp also as an aware datetime."""
+def assert_maps(
+    resource: Any, wire_json: dict[str, Any], fields: list[str], *, seconds: bool = False
+) -> None:
+    """Every listed wire field arrives unchanged; every timestamp also as an aware datetime
+    (milliseconds on the wire; ``seconds`` for the OAuth answers, whose spec examples are)."""
     for name in fields:
         assert getattr(resource, name) == wire_json[name], name
     for name in ("expiration", "created_at", "updated_at", "last_used_at"):
         value = wire_json.get(name)
-        assert getattr(resource, f"{name}_datetime") == (None if value is None else ms(value))
+        expected = None if value is None else ms(value * 1000 if seconds else value)
+        assert getattr(resource, f"{name}_datetime") == expected
 
 
 M2M_FIELDS = [
@@ -181,7 +185,9 @@ async def test_oauth_verify_maps_clerks_answer_and_refuses_inactive() -> None:
     assert wire.requests[-1]["path"] == OAUTH["verify_request"]["path"]
     assert wire.requests[-1]["json"] == OAUTH["verify_request"]["body"]
     assert_headers(wire.requests[-1]["headers"], SECRET, has_body=True)
-    assert_maps(token, OAUTH["verify_response_200"], [*M2M_FIELDS[:4], *M2M_FIELDS[5:]])
+    fields = [*M2M_FIELDS[:4], *M2M_FIELDS[5:]]
+    assert_maps(token, OAUTH["verify_response_200"], fields, seconds=True)
+    assert token.expiration_datetime == datetime(2024, 5, 28, 8, 0, tzinfo=timezone.utc)
     assert token.client_id == OAUTH["verify_response_200"]["client_id"]
     wire.body = OAUTH["verify_response_200_inactive_jwt"]  # {"active": false}
     with pytest.raises(TokenVerificationError) as caught:

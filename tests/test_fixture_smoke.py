@@ -99,7 +99,7 @@ async def test_oauth_jwt_fixtures() -> None:
     ],
 )
 def test_v2_claims_and_has(case: str, permissions: list[str]) -> None:
-    from clerk_fastapi.session_claims import session_auth_from_claims
+    from clerk_fastapi.kinds.session import session_auth_from_claims
 
     data = load_fixture("session-v2-claims.json")[case]
     auth = session_auth_from_claims(data["payload"])

@@ -142,7 +142,7 @@ async def test_tampered_or_forged_values_are_ignored_and_deleted(
     assert r.get(keys[0]) is None  # the bad value was deleted
     # A forged entry for a token Clerk never issued does not authenticate it either.
     forged = "ak_" + "f" * 40
-    from clerk_fastapi.tokens import token_digest
+    from clerk_fastapi.kinds import token_digest
 
     r.set(store.key("r", token_digest(forged)), value)  # type: ignore[attr-defined]
     async with client(fresh) as c:

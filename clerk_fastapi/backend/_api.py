@@ -6,22 +6,16 @@ Paths carry no ``/v1`` (Clerk's "bapi-proxy" endpoints; the version travels in t
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from clerk_fastapi.backend.http import BackendHTTP
-from clerk_fastapi.backend.resources import Page, _Resource
-from clerk_fastapi.errors import ClerkAPIError, ConfigurationError, Reason, TokenVerificationError
-from clerk_fastapi.jose.claims import to_millis
+from clerk_fastapi.backend.resources import Page, Resource
+from clerk_fastapi.errors import ClerkAPIError, ConfigurationError
 from clerk_fastapi.settings import ClerkSettings
 
-R = TypeVar("R", bound=_Resource)
-# Verifies a JWT locally as one token type; returns nothing, raises TokenVerificationError.
-LocalVerifier = Callable[[str, str], Awaitable[None]]
-# Clerk's fromJwtPayload drops these from ``claims``; ``aud`` and ``scopes`` stay (custom claims).
-RESERVED_CLAIMS = frozenset({"iss", "sub", "exp", "nbf", "iat", "jti"})
+R = TypeVar("R", bound=Resource)
 
 
 def body(**values: Any) -> dict[str, Any]:
@@ -73,50 +67,15 @@ def page(model: type[R], data: Any, key: str) -> Page[R]:
     )
 
 
-def active(data: Any, not_found: str) -> Any:
-    """Refuse a 200 that says the token is not valid (``revoked``, ``expired``, ``active: false``).
-
-    Clerk answers 404 for such tokens; its JS SDK trusts any 200, we do not.
-    """
-    if isinstance(data, dict) and (
-        data.get("active") is False or data.get("revoked") is True or data.get("expired") is True
-    ):
-        raise TokenVerificationError(Reason.TOKEN_INVALID, not_found)
-    return data
-
-
-def jwt_times(payload: dict[str, Any]) -> dict[str, Any]:
-    """Clerk's ``fromJwtPayload`` timestamps: milliseconds; created = updated = ``iat``."""
-    iat = to_millis(payload.get("iat"))
-    return {"expiration": to_millis(payload.get("exp")), "created_at": iat, "updated_at": iat}
-
-
-def string(payload: dict[str, Any], name: str) -> str:
-    value = payload.get(name)
-    return value if isinstance(value, str) else ""
-
-
 class BackendAPI:
     """One group of Backend API calls over the ``Clerk``'s HTTP client."""
 
-    def __init__(self, http: BackendHTTP, settings: ClerkSettings, verify_jwt: LocalVerifier):
+    def __init__(self, http: BackendHTTP, settings: ClerkSettings) -> None:
         self._http = http
         self._settings = settings
-        self._verify_jwt = verify_jwt
 
     def _secret(self) -> str:
         secret = self._settings.secret()
         if secret is None:
             raise ConfigurationError("This call needs CLERK_SECRET_KEY.")
         return secret
-
-    async def _verify_call(self, path: str, secret: str | None, json: Any, not_found: str) -> Any:
-        """POST a verify endpoint: 404 (and a 200 saying "not valid") become
-        ``TokenVerificationError``; any other error answer stays a ``ClerkAPIError``."""
-        try:
-            data = await self._http.request("POST", path, secret=secret, json=json)
-        except ClerkAPIError as exc:
-            if exc.status == 404:
-                raise TokenVerificationError(Reason.TOKEN_INVALID, not_found) from None
-            raise
-        return active(data, not_found)

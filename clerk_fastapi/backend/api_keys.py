@@ -1,4 +1,4 @@
-"""``clerk.api_keys``: create, verify, revoke and list API keys (instance secret key)."""
+"""Backend API calls for API keys: create, verify, revoke and list (instance secret key)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 from clerk_fastapi.backend import _api
 from clerk_fastapi.backend.resources import APIKey, Page
 
-NOT_FOUND = "API key not found"
+VERIFY_PATH = "/api_keys/verify"
+VERIFY_FIELD = "secret"
 
 
 class APIKeys(_api.BackendAPI):
@@ -50,15 +51,11 @@ class APIKeys(_api.BackendAPI):
         )
         return _api.resource(APIKey, data)
 
-    async def verify(self, secret: str) -> APIKey:
-        """Verify a key's secret with Clerk (``POST /api_keys/verify``).
-
-        Raises ``TokenVerificationError`` when it is not valid (unknown, revoked, expired).
-        """
-        data = await self._verify_call(
-            "/api_keys/verify", self._secret(), {"secret": secret}, NOT_FOUND
+    async def request_verify(self, secret: str) -> Any:
+        """``POST /api_keys/verify``: Clerk's raw answer (``clerk.api_keys.verify`` reads it)."""
+        return await self._http.request(
+            "POST", VERIFY_PATH, secret=self._secret(), json={VERIFY_FIELD: secret}
         )
-        return _api.resource(APIKey, data)
 
     async def list(
         self,

@@ -1,4 +1,4 @@
-"""``clerk.m2m``: create, verify, revoke and list machine-to-machine tokens."""
+"""Backend API calls for machine-to-machine tokens: create, verify, revoke and list."""
 
 from __future__ import annotations
 
@@ -6,11 +6,9 @@ from typing import Any, Literal
 
 from clerk_fastapi.backend import _api
 from clerk_fastapi.backend.resources import M2MToken, Page
-from clerk_fastapi.errors import Reason, TokenVerificationError
-from clerk_fastapi.jose.compact import parse_compact
-from clerk_fastapi.tokens import classify
 
-NOT_FOUND = "Machine token not found"
+VERIFY_PATH = "/m2m_tokens/verify"
+VERIFY_FIELD = "token"
 
 
 class M2MTokens(_api.BackendAPI):
@@ -72,27 +70,14 @@ class M2MTokens(_api.BackendAPI):
         )
         return _api.resource(M2MToken, data)
 
-    async def verify(self, token: str, *, machine_secret_key: str | None = None) -> M2MToken:
-        """Verify a token: an M2M JWT locally (JWKS, no Backend API call), an opaque one with
-        Clerk (``POST /m2m_tokens/verify``).
-
-        Raises ``TokenVerificationError`` when the token is not valid (unknown, revoked,
-        expired, bad signature, not an M2M token).
-        """
-        credential = classify(token)
-        if credential.jws is not None:
-            if credential.token_type != "m2m_token":
-                # Never send another kind of JWT (a user's session) to the M2M endpoint.
-                raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an M2M token.")
-            await self._verify_jwt(token, "m2m_token")
-            return m2m_token_from_jwt(token)
-        data = await self._verify_call(
-            "/m2m_tokens/verify",
-            self._machine_secret(machine_secret_key),
-            {"token": token},
-            NOT_FOUND,
+    async def request_verify(self, token: str, *, machine_secret_key: str | None = None) -> Any:
+        """``POST /m2m_tokens/verify``: Clerk's raw answer (``clerk.m2m.verify`` reads it)."""
+        return await self._http.request(
+            "POST",
+            VERIFY_PATH,
+            secret=self._machine_secret(machine_secret_key),
+            json={VERIFY_FIELD: token},
         )
-        return _api.resource(M2MToken, data)
 
     async def list(
         self,
@@ -116,28 +101,3 @@ class M2MTokens(_api.BackendAPI):
             "GET", "/m2m_tokens", secret=self._machine_secret(machine_secret_key), params=params
         )
         return _api.page(M2MToken, data, "m2m_tokens")
-
-
-def m2m_token_from_jwt(token: str) -> M2MToken:
-    """Clerk's ``M2MToken.fromJwtPayload``; call it only after the JWT was verified."""
-    payload = parse_compact(token).payload
-    raw_scopes, aud = payload.get("scopes"), payload.get("aud")
-    if isinstance(raw_scopes, str):
-        # As the route's verifier does: no empty scope from "" or doubled spaces.
-        scopes = [s for s in raw_scopes.split(" ") if s]
-    elif isinstance(aud, list):
-        scopes = [a for a in aud if isinstance(a, str)]
-    else:
-        scopes = []
-    claims = {k: v for k, v in payload.items() if k not in _api.RESERVED_CLAIMS} or None
-    return M2MToken(
-        object="machine_to_machine_token",
-        id=_api.string(payload, "jti"),
-        subject=_api.string(payload, "sub"),
-        scopes=scopes,
-        claims=claims,
-        revoked=False,
-        # A verified JWT is within its lifetime (Clerk's exp <= now - skew is false here).
-        expired=False,
-        **_api.jwt_times(payload),
-    )

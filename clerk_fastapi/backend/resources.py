@@ -11,17 +11,29 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Clerk's M2M and API-key timestamps are milliseconds; its OAuth verify examples are seconds.
+# Nothing in the next 3,000 years is 10**11 seconds, nothing since 1973 is 10**11 milliseconds.
+_MS_THRESHOLD = 10**11
 
-def ms_to_datetime(value: int | None) -> datetime | None:
+
+def epoch_seconds(value: int | None) -> float | None:
+    """A Clerk timestamp (milliseconds, or seconds for some OAuth answers) in seconds."""
     if value is None:
         return None
+    return value / 1000 if abs(value) >= _MS_THRESHOLD else float(value)
+
+
+def ms_to_datetime(value: int | None) -> datetime | None:
+    seconds = epoch_seconds(value)
+    if seconds is None:
+        return None
     try:
-        return datetime.fromtimestamp(value / 1000, tz=timezone.utc)
+        return datetime.fromtimestamp(seconds, tz=timezone.utc)
     except (OverflowError, ValueError, OSError):
         return None
 
 
-class _Resource(BaseModel):
+class Resource(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     object: str | None = None
@@ -54,13 +66,13 @@ class _Resource(BaseModel):
         return ms_to_datetime(self.last_used_at)
 
 
-class M2MToken(_Resource):
+class M2MToken(Resource):
     """``object: machine_to_machine_token``. ``token`` is present only when just created."""
 
     token: str | None = Field(None, repr=False)
 
 
-class APIKey(_Resource):
+class APIKey(Resource):
     """``object: api_key``. ``secret`` is present only when just created."""
 
     type: str | None = None
@@ -70,14 +82,18 @@ class APIKey(_Resource):
     secret: str | None = Field(None, repr=False)
 
 
-class OAuthAccessToken(_Resource):
-    """``object: clerk_idp_oauth_access_token``."""
+class OAuthAccessToken(Resource):
+    """``object: clerk_idp_oauth_access_token``.
+
+    ``aud`` is the audience (the resources the token was issued for), when Clerk set one.
+    """
 
     client_id: str = ""
     type: str | None = None
+    aud: list[str] | None = None
 
 
-R = TypeVar("R", bound=_Resource)
+R = TypeVar("R", bound=Resource)
 
 
 class Page(BaseModel, Generic[R]):

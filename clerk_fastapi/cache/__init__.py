@@ -1,21 +1,28 @@
 """Verification caches behind one interface: in-process (default) or shared on Redis."""
 
+from collections.abc import Callable, Mapping
+
+from pydantic import BaseModel
+
 from clerk_fastapi.cache.base import VerificationStore
 from clerk_fastapi.cache.local import LocalStore
+from clerk_fastapi.settings import ClerkSettings
 
 __all__ = ["LocalStore", "VerificationStore", "make_store"]
 
 
-def make_store(settings: object, clock: object) -> VerificationStore:
-    """The store the settings ask for: Redis when ``cache_url`` is set, else in-process."""
-    from collections.abc import Callable
+def make_store(
+    settings: ClerkSettings,
+    clock: Callable[[], float],
+    models: Callable[[], Mapping[str, type[BaseModel]]],
+) -> VerificationStore:
+    """The store the settings ask for: Redis when ``cache_url`` is set, else in-process.
 
-    from clerk_fastapi.settings import ClerkSettings
-
-    assert isinstance(settings, ClerkSettings) and callable(clock)
-    timer: Callable[[], float] = clock
+    ``models`` gives the principal model of each registered token type (the shared tier
+    rebuilds results with them; a type it does not know is not shared).
+    """
     if settings.cache_url:
         from clerk_fastapi.cache.redis import RedisStore
 
-        return RedisStore(settings, timer)
-    return LocalStore(settings, timer)
+        return RedisStore(settings, clock, models)
+    return LocalStore(settings, clock)

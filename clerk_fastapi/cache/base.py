@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from clerk_fastapi.verifiers.base import Verified
+from clerk_fastapi.principals import Verified
 
 
 class VerificationStore(Protocol):

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from cachetools import TTLCache
 
+from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.singleflight import SingleFlight
-from clerk_fastapi.verifiers.base import Verified
 
 
 class LocalStore:

@@ -16,7 +16,7 @@ import json
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import anyio
@@ -24,20 +24,13 @@ from pydantic import BaseModel, ValidationError
 
 from clerk_fastapi.cache.local import LocalStore
 from clerk_fastapi.errors import ConfigurationError, TokenVerificationError
-from clerk_fastapi.models import APIKeyAuth, M2MAuth, OAuthAuth, SessionAuth
+from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.singleflight import SingleFlight
-from clerk_fastapi.verifiers.base import Verified
 
 logger = logging.getLogger("clerk_fastapi")
 
 T = TypeVar("T")
-_MODELS: dict[str, type[BaseModel]] = {
-    "session_token": SessionAuth,
-    "oauth_token": OAuthAuth,
-    "m2m_token": M2MAuth,
-    "api_key": APIKeyAuth,
-}
 # After a failure, Redis is left alone for this long (seconds): an outage costs no latency.
 BACKOFF = 1.0
 POLL_INTERVAL = 0.01
@@ -52,8 +45,14 @@ _FAILED = _Failed()
 
 
 class RedisStore(LocalStore):
-    def __init__(self, settings: ClerkSettings, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        settings: ClerkSettings,
+        clock: Callable[[], float],
+        models: Callable[[], Mapping[str, type[BaseModel]]],
+    ) -> None:
         super().__init__(settings, clock)
+        self._models = models
         try:
             import redis.asyncio  # noqa: F401
         except ImportError:
@@ -140,7 +139,7 @@ class RedisStore(LocalStore):
 
     def _encode_verified(self, verified: Verified) -> dict[str, Any] | None:
         token_type = getattr(verified.principal, "token_type", None)
-        if token_type not in _MODELS:
+        if not isinstance(token_type, str) or token_type not in self._models():
             return None  # a custom principal type is not shared
         return {
             "k": "ok",
@@ -150,7 +149,7 @@ class RedisStore(LocalStore):
         }
 
     def _decode_verified(self, body: dict[str, Any]) -> Verified | None:
-        model = _MODELS.get(str(body.get("t")))
+        model = self._models().get(str(body.get("t")))
         until = body.get("u")
         if model is None or not (until is None or isinstance(until, (int, float))):
             return None

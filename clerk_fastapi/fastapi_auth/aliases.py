@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import Depends
 
 from clerk_fastapi.fastapi_auth.dependency import Auth
-from clerk_fastapi.models import APIKeyAuth, AuthObject, M2MAuth, OAuthAuth, SessionAuth
+from clerk_fastapi.principals import APIKeyAuth, AuthObject, M2MAuth, OAuthAuth, SessionAuth
 
 SessionDep = Annotated[SessionAuth, Depends(Auth())]
 """A signed-in user (session token)."""

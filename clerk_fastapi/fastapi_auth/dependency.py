@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import inspect
-import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -12,24 +11,12 @@ from fastapi.security import SecurityScopes
 from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
+from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
+from clerk_fastapi.auth.requirements import Requirements
 from clerk_fastapi.clerk import Clerk
-from clerk_fastapi.fastapi_auth.errors import (
-    SCOPE_TOKEN,
-    error_for_state,
-    for_connection,
-    insufficient_scope,
-)
-from clerk_fastapi.fastapi_auth.schemes import (
-    DEFAULT_SCHEME_NAMES,
-    SCOPED_TYPES,
-    ClerkTokenScheme,
-)
-from clerk_fastapi.models import SessionAuth
-from clerk_fastapi.tokens import Accepts, normalize_accepts
-
-logger = logging.getLogger("clerk_fastapi")
-
-REVERIFICATION_PRESETS = ("strict_mfa", "strict", "moderate", "lax")
+from clerk_fastapi.fastapi_auth.errors import error_for_state, for_connection, insufficient_scope
+from clerk_fastapi.fastapi_auth.openapi import install_openapi
+from clerk_fastapi.fastapi_auth.schemes import ClerkTokenScheme, kind_for
 
 
 async def get_clerk(request: HTTPConnection) -> Clerk:
@@ -46,27 +33,18 @@ async def get_clerk(request: HTTPConnection) -> Clerk:
         owner = getattr(lifespan, "__self__", None)
         clerk = owner if isinstance(owner, Clerk) else Clerk()
         state.clerk = clerk
+        install_openapi(request.app)
     if not isinstance(clerk, Clerk):
         raise TypeError("app.state.clerk is not a clerk_fastapi.Clerk")
     return clerk
-
-
-def _names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
-    items = (value,) if isinstance(value, str) else tuple(value)
-    for item in items:
-        if not isinstance(item, str) or not SCOPE_TOKEN.fullmatch(item):
-            raise ValueError(
-                f"{what} entries must be non-empty strings without spaces, quotes or "
-                f"backslashes; got {item!r}"
-            )
-    return items
 
 
 class Auth:
     """Authenticate a request; use it inside ``Depends()`` or ``Security()``.
 
     ``accepts``: ``"session_token"`` (default), ``"oauth_token"``, ``"m2m_token"`` (alias
-    ``"machine_token"``), ``"api_key"``, a list of them, or ``"any"``.
+    ``"machine_token"``), ``"api_key"``, a token type you registered, a list of them, or
+    ``"any"``.
     ``scopes``: required of OAuth, API-key and M2M tokens (sessions are not scoped).
     ``permissions``/``features`` (all required), ``roles``/``plans`` (any one) and
     ``reverification``: checked on sessions with ``has()``; machine tokens fail them.
@@ -88,18 +66,13 @@ class Auth:
         scheme_names: Mapping[str, str] | None = None,
     ) -> None:
         self.accepts: Accepts = normalize_accepts(accepts)
-        self.scopes = _names(scopes, "scopes")
-        self.permissions = _names(permissions, "permissions")
-        self.roles = _names(roles, "roles")
-        self.features = _names(features, "features")
-        self.plans = _names(plans, "plans")
-        if isinstance(reverification, str) and reverification not in REVERIFICATION_PRESETS:
-            raise ValueError(
-                f"reverification must be one of {REVERIFICATION_PRESETS} or "
-                "{'level': ..., 'afterMinutes': ...}"
-            )
-        self.reverification = (
-            dict(reverification) if isinstance(reverification, Mapping) else reverification
+        self.requirements = Requirements.build(
+            scopes=scopes,
+            permissions=permissions,
+            roles=roles,
+            features=features,
+            plans=plans,
+            reverification=reverification,
         )
         if not isinstance(optional, bool):
             raise TypeError("optional must be True or False")
@@ -107,12 +80,21 @@ class Auth:
         if clerk is not None and not isinstance(clerk, Clerk):
             raise TypeError("clerk must be a clerk_fastapi.Clerk")
         self.clerk = clerk
-        names = {**DEFAULT_SCHEME_NAMES, **(scheme_names or {})}
-        unknown = set(scheme_names or {}) - set(DEFAULT_SCHEME_NAMES)
+        unknown = set(scheme_names or {}) - set(self.accepts.ordered())
         if unknown:
             raise ValueError(f"scheme_names has unknown token types: {sorted(unknown)}")
-        self.schemes = tuple(ClerkTokenScheme(t, names[t]) for t in self.accepts.ordered)
+        self.scheme_names = dict(scheme_names or {})
+        self.schemes = tuple(
+            ClerkTokenScheme(t, self.scheme_name(t)) for t in self.accepts.ordered()
+        )
         self.__signature__ = self._signature()
+
+    @property
+    def scopes(self) -> tuple[str, ...]:
+        return self.requirements.scopes
+
+    def scheme_name(self, token_type: str) -> str:
+        return self.scheme_names.get(token_type) or kind_for(token_type).scheme_name
 
     def _signature(self) -> inspect.Signature:
         kind = inspect.Parameter.KEYWORD_ONLY
@@ -127,7 +109,7 @@ class Auth:
         # The schemes are sub-dependencies so that FastAPI lists each as an alternative; the
         # constructor's scopes are documented on the types that carry scopes.
         for index, scheme in enumerate(self.schemes):
-            scoped = scheme.token_type in SCOPED_TYPES and self.scopes
+            scoped = scheme.scoped and self.scopes
             marker = Security(scheme, scopes=list(self.scopes)) if scoped else Depends(scheme)
             params.append(
                 inspect.Parameter(f"_scheme_{index}", kind, annotation=Any, default=marker)
@@ -170,28 +152,8 @@ class Auth:
 
     def missing(self, principal: BaseModel, extra_scopes: Sequence[str] = ()) -> list[str]:
         """The required names this principal lacks (empty: authorised)."""
-        if isinstance(principal, SessionAuth):
-            lacking = [p for p in self.permissions if not principal.has(permission=p)]
-            lacking += [f for f in self.features if not principal.has(feature=f)]
-            if self.roles and not any(principal.has(role=r) for r in self.roles):
-                lacking += list(self.roles)
-            if self.plans and not any(principal.has(plan=p) for p in self.plans):
-                lacking += list(self.plans)
-            if self.reverification is not None and not principal.has(
-                reverification=self.reverification
-            ):
-                lacking.append("reverification")
-            return lacking
-        # Machine tokens: has() is always false, so session-only checks fail closed.
-        lacking = [*self.permissions, *self.roles, *self.features, *self.plans]
-        if self.reverification is not None:
-            lacking.append("reverification")
-        held = set(getattr(principal, "scopes", ()) or ())
-        for scope in dict.fromkeys([*self.scopes, *extra_scopes]):
-            if scope not in held:
-                lacking.append(scope)
-        return lacking
+        return self.requirements.missing(principal, extra_scopes)
 
     def __repr__(self) -> str:
-        kinds = "any" if self.accepts.any else ",".join(self.accepts.ordered)
+        kinds = "any" if self.accepts.any else ",".join(self.accepts.ordered())
         return f"Auth(accepts={kinds!r}, scopes={list(self.scopes)!r}, optional={self.optional})"

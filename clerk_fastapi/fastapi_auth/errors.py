@@ -10,11 +10,9 @@ from collections.abc import Sequence
 from fastapi import HTTPException, WebSocketException, status
 from starlette.requests import HTTPConnection
 
-from clerk_fastapi.core import RequestState
+from clerk_fastapi.auth.state import RequestState
 from clerk_fastapi.errors import Reason
 
-# RFC 6750 section 3: scope-token characters.
-SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
 # What a reason code may look like to be echoed as error_description; else a fixed text.
 _SAFE_REASON = re.compile(r"[A-Za-z0-9 ._:-]{1,64}")
 

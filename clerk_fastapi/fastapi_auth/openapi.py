@@ -3,7 +3,12 @@
 - ``ClerkOAuth`` becomes an OAuth2 authorization-code scheme on the instance's Frontend API when
   the publishable key is known (so Swagger UI can log in with PKCE);
 - session requirements drop scopes (sessions are not scoped; FastAPI passes a route's
-  ``Security(..., scopes=)`` down to every scheme).
+  ``Security(..., scopes=)`` down to every scheme);
+- token types registered on the ``Clerk`` are documented from their ``TokenKind``, and routes
+  that accept ``"any"`` list them too.
+
+The ``Clerk`` is looked up when the document is generated, so it does not matter how it was
+attached (``lifespan``, ``install``, ``app.state.clerk`` or ``get_clerk``'s first use).
 """
 
 from __future__ import annotations
@@ -13,15 +18,11 @@ from typing import Any
 from fastapi.openapi.models import OAuth2, OAuthFlowAuthorizationCode, OAuthFlows
 
 from clerk_fastapi.clerk import Clerk
-from clerk_fastapi.fastapi_auth.schemes import (
-    COOKIE_NOTE,
-    SCHEME_DESCRIPTIONS,
-    SCOPED_TYPES,
-    TOKEN_TYPE_EXTENSION,
-)
+from clerk_fastapi.fastapi_auth.routes import route_auths
+from clerk_fastapi.fastapi_auth.schemes import COOKIE_NOTE, TOKEN_TYPE_EXTENSION, scheme_document
 
 
-def oauth2_scheme(frontend_api: str) -> dict[str, Any]:
+def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:
     model = OAuth2(
         flows=OAuthFlows(
             authorizationCode=OAuthFlowAuthorizationCode(
@@ -30,27 +31,56 @@ def oauth2_scheme(frontend_api: str) -> dict[str, Any]:
                 scopes={},
             )
         ),
-        description=SCHEME_DESCRIPTIONS["oauth_token"],
+        description=description,
     )
     document: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
     document[TOKEN_TYPE_EXTENSION] = "oauth_token"
     return document
 
 
-def finish_openapi(schema: dict[str, Any], clerk: Clerk) -> dict[str, Any]:
+def _add_registered_kinds(schema: dict[str, Any], app: Any, clerk: Clerk) -> None:
+    """Routes that accept "any" also accept the kinds registered on this ``Clerk``."""
+    schemes: dict[str, Any] = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+    paths = schema.get("paths", {})
+    for route in getattr(app, "routes", ()):
+        operations = paths.get(getattr(route, "path_format", None) or "", {})
+        for auth in route_auths(route):
+            if not auth.accepts.any:
+                continue
+            for token_type in auth.accepts.ordered(clerk.registry.token_types):
+                if token_type in auth.accepts.types:
+                    continue
+                kind = clerk.registry.kind(token_type)
+                name = auth.scheme_name(token_type)
+                schemes.setdefault(name, scheme_document(kind))
+                for operation in operations.values():
+                    if isinstance(operation, dict):
+                        security = operation.setdefault("security", [])
+                        if {name: []} not in security:
+                            security.append({name: []})
+
+
+def finish_openapi(schema: dict[str, Any], clerk: Clerk, app: Any = None) -> dict[str, Any]:
+    if app is not None:
+        _add_registered_kinds(schema, app, clerk)
     schemes: dict[str, Any] = schema.get("components", {}).get("securitySchemes", {})
     unscoped: set[str] = set()
+    registry = clerk.registry
     for name, scheme in list(schemes.items()):
         token_type = scheme.get(TOKEN_TYPE_EXTENSION)
         if token_type is None:
             continue
-        if token_type not in SCOPED_TYPES:
-            unscoped.add(name)
+        kind = registry.kind(token_type) if token_type in registry else None
+        if kind is not None:
+            scheme["bearerFormat"] = kind.bearer_format
+            scheme["description"] = kind.description
+            if not kind.scoped:
+                unscoped.add(name)
         if token_type == "session_token" and clerk.settings.session_cookie:
-            scheme["description"] = SCHEME_DESCRIPTIONS["session_token"] + COOKIE_NOTE
+            scheme["description"] += COOKIE_NOTE
         fapi = clerk.settings.frontend_api
         if token_type == "oauth_token" and fapi:
-            schemes[name] = oauth2_scheme(fapi)
+            schemes[name] = oauth2_scheme(fapi, scheme["description"])
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict):
@@ -62,9 +92,8 @@ def finish_openapi(schema: dict[str, Any], clerk: Clerk) -> dict[str, Any]:
     return schema
 
 
-def install_openapi(app: Any, clerk: Clerk) -> None:
-    """Wrap ``app.openapi`` once; later installs only swap the ``Clerk``."""
-    app.state.clerk_openapi = clerk
+def install_openapi(app: Any) -> None:
+    """Wrap ``app.openapi`` once so that it is finished with the app's ``Clerk``."""
     if getattr(app, "_clerk_openapi_installed", False):
         app.openapi_schema = None
         return
@@ -74,10 +103,13 @@ def install_openapi(app: Any, clerk: Clerk) -> None:
         if app.openapi_schema:
             return app.openapi_schema  # type: ignore[no-any-return]
         schema: dict[str, Any] = original()
-        return finish_openapi(schema, app.state.clerk_openapi)
+        clerk = getattr(app.state, "clerk", None)
+        if isinstance(clerk, Clerk):
+            finish_openapi(schema, clerk, app)
+            if clerk.settings.frontend_api and app.swagger_ui_init_oauth is None:
+                app.swagger_ui_init_oauth = {"usePkceWithAuthorizationCodeGrant": True}
+        return schema
 
     app.openapi = openapi
     app._clerk_openapi_installed = True
     app.openapi_schema = None
-    if clerk.settings.frontend_api and app.swagger_ui_init_oauth is None:
-        app.swagger_ui_init_oauth = {"usePkceWithAuthorizationCodeGrant": True}

@@ -89,12 +89,6 @@ class CompactJWS:
     signature: bytes
 
 
-def looks_like_jwt(token: str) -> bool:
-    """Clerk's ``JwtFormatRegExp``: three non-empty base64url-alphabet segments."""
-    parts = token.split(".")
-    return len(parts) == 3 and all(p and _SEGMENT.fullmatch(p) for p in parts)
-
-
 def parse_compact(token: str, *, payload_json: bool = True) -> CompactJWS:
     """Parse a compact JWS; ``payload_json=False`` checks the payload's encoding only (a JWS
     whose payload is not a claim set, for signature-layer tests)."""

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import RSAAlgorithm
 from jwt.exceptions import InvalidKeyError
 
@@ -132,3 +133,21 @@ def keys_from_jwks(document: Any) -> tuple[dict[str, VerificationKey], list[str]
         del keys[kid]
         refused.append("duplicate kid with different keys")
     return keys, refused
+
+
+def load_rsa_public_pem(pem: str) -> RSAPublicKey:
+    """Parse a PEM public key (``CLERK_JWT_KEY``) and hold it to the checks a JWKS key passes."""
+    text = pem.strip().replace("\\n", "\n")
+    try:
+        key = load_pem_public_key(text.encode())
+    except (ValueError, TypeError):
+        raise ValueError(
+            "CLERK_JWT_KEY is not a PEM public key (-----BEGIN PUBLIC KEY-----)"
+        ) from None
+    if not isinstance(key, RSAPublicKey):
+        raise ValueError("CLERK_JWT_KEY must be an RSA public key")
+    try:
+        check_rsa_key(key)
+    except UnsafeKeyError as exc:
+        raise ValueError(f"CLERK_JWT_KEY is not safe to use: {exc}") from None
+    return key

@@ -27,14 +27,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clerk_fastapi.clerk import Clerk
-from clerk_fastapi.settings import ClerkSettings
-from clerk_fastapi.testing.keys import SigningKey
-from clerk_fastapi.tokens import (
+from clerk_fastapi.fastapi_auth.app import Clerk
+from clerk_fastapi.kinds._jwt import (
     CATEGORY_JWT_TEMPLATE,
     CATEGORY_M2M,
     CATEGORY_SESSION,
 )
+from clerk_fastapi.settings import ClerkSettings
+from clerk_fastapi.testing.keys import SigningKey
 
 Endpoint = Literal[
     "jwks",
@@ -124,7 +124,6 @@ class FakeClerk:
         self.api_url = f"http://{self.API_HOST}"
         self._store: dict[str, _Record] = {}
         self._by_id: dict[str, str] = {}
-        self._machines: set[str] = set()
         self.default_machine_id = "mch_" + _random(27)
         self.app = Starlette(routes=self._routes())
 
@@ -673,7 +672,7 @@ class FakeClerk:
             return _error(422, "token_format or claims is invalid", "form_param_value_invalid")
         now = self._now()
         machine = self.default_machine_id
-        scopes = sorted(self._machines)
+        scopes: list[str] = []
         if token_format == "jwt":
             # Clerk does not store JWT tokens: nothing to list, verify remotely or revoke.
             token = self.m2m_token(

@@ -11,25 +11,9 @@ from pydantic import BaseModel
 
 from clerk_fastapi.fastapi_auth.dependency import Auth
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError, insufficient_scope
+from clerk_fastapi.fastapi_auth.routes import app_auths
 
 _MISMATCH_CHALLENGE = 'Bearer error="invalid_token", error_description="token-type-mismatch"'
-
-
-def _auth_dependencies(app: Any) -> list[Auth]:
-    found: dict[int, Auth] = {}
-
-    def walk(dependant: Any) -> None:
-        call = getattr(dependant, "call", None)
-        if isinstance(call, Auth):
-            found[id(call)] = call
-        for sub in getattr(dependant, "dependencies", ()):
-            walk(sub)
-
-    for route in app.routes:
-        dependant = getattr(route, "dependant", None)
-        if dependant is not None:
-            walk(dependant)
-    return list(found.values())
 
 
 @contextlib.contextmanager
@@ -41,7 +25,7 @@ def override_auth(app: Any, principal: BaseModel | None, *, check: bool = True) 
     403, exactly as with a real token. Built on ``app.dependency_overrides``.
     """
     saved = dict(app.dependency_overrides)
-    for auth in _auth_dependencies(app):
+    for auth in app_auths(app):
 
         def make(auth: Auth) -> Any:
             async def fake(security_scopes: SecurityScopes) -> Any:

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from clerk_fastapi.clerk import Clerk
+from clerk_fastapi.fastapi_auth.app import Clerk
 from clerk_fastapi.testing.clock import FrozenClock
 from clerk_fastapi.testing.fake import FakeClerk
 
@@ -40,7 +40,7 @@ def use_fake_clerk(fake_clerk: FakeClerk) -> Iterator[Callable[..., Clerk]]:
     def attach(app: Any, **overrides: Any) -> Clerk:
         clerk = fake_clerk.clerk(**overrides)
         app.dependency_overrides[get_clerk] = lambda: clerk
-        app.state.clerk = clerk
+        clerk.install(app)
         attached.append(app)
         return clerk
 

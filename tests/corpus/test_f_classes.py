@@ -10,7 +10,7 @@ import pytest
 from corpus_kit import T0_HEADER, Harness, assert_401_it, assert_ok, t0_payload
 
 from clerk_fastapi.errors import Reason
-from clerk_fastapi.tokens import CATEGORY_IGNORE, CATEGORY_JWT_TEMPLATE, CATEGORY_M2M
+from clerk_fastapi.kinds._jwt import CATEGORY_IGNORE, CATEGORY_JWT_TEMPLATE, CATEGORY_M2M
 
 pytestmark = pytest.mark.anyio
 

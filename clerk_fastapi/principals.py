@@ -1,7 +1,9 @@
-"""The typed principals a route receives: a discriminated union on ``token_type``."""
+"""The typed principals a route receives (a discriminated union on ``token_type``), and
+``Verified``: a principal plus how long it may be reused."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal, Union
 
@@ -10,8 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from clerk_fastapi.authorization import check_authorization
 
 TokenType = Literal["session_token", "oauth_token", "m2m_token", "api_key"]
-TOKEN_TYPES: tuple[TokenType, ...] = ("session_token", "oauth_token", "m2m_token", "api_key")
-MACHINE_TOKEN_TYPES: tuple[TokenType, ...] = ("oauth_token", "m2m_token", "api_key")
 
 
 class _Principal(BaseModel):
@@ -103,5 +103,13 @@ AuthObject = Annotated[
 ]
 """Any verified principal; returned from a route it documents the ``oneOf`` + discriminator."""
 
-MachineAuth = Union[OAuthAuth, M2MAuth, APIKeyAuth]  # noqa: UP007
-Principal = Union[SessionAuth, OAuthAuth, M2MAuth, APIKeyAuth]  # noqa: UP007
+
+@dataclass(frozen=True, slots=True)
+class Verified:
+    """A verified principal and how long the result may be reused (``None``: do not cache).
+
+    ``cache_until`` is a time on the ``Clerk``'s clock and never later than the token's expiry.
+    """
+
+    principal: BaseModel
+    cache_until: float | None = None

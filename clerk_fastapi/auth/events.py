@@ -13,10 +13,9 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal, Union
+from typing import Literal, Union
 
-if TYPE_CHECKING:
-    from clerk_fastapi.core import RequestState
+from clerk_fastapi.auth.state import RequestState
 
 logger = logging.getLogger("clerk_fastapi")
 

@@ -1,11 +1,35 @@
-"""Map session-token claims (v1 and the compact v2 form) to a ``SessionAuth``."""
+"""Session tokens: the RS256 JWT a signed-in user's frontend sends (header or ``__session``).
+
+Recognised as any token no other kind claims; verified networklessly (JWKS or PEM) with
+Clerk's ``verifyToken`` plus the header path's class checks; claims (v1 and the compact v2
+form) map to ``SessionAuth``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from clerk_fastapi.authorization import split_by_scope
-from clerk_fastapi.models import SessionAuth
+from clerk_fastapi.errors import Reason, TokenVerificationError
+from clerk_fastapi.jose import claims as jwt_claims
+from clerk_fastapi.jose.verify import KeyResolver, verify_signature
+from clerk_fastapi.kinds._jwt import SESSION_CATEGORIES, cache_until, parsed
+from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.principals import SessionAuth, Verified
+from clerk_fastapi.settings import ClerkSettings
+
+KIND = TokenKind(
+    name="session_token",
+    principal=SessionAuth,
+    scheme_name="ClerkSession",
+    bearer_format="JWT",
+    description=(
+        "A Clerk session token: the short-lived RS256 JWT your frontend gets from "
+        "`getToken()`, sent as `Authorization: Bearer <token>`."
+    ),
+    scoped=False,
+)
 
 
 def _str(value: Any) -> str | None:
@@ -78,3 +102,35 @@ def session_auth_from_claims(claims: dict[str, Any]) -> SessionAuth:
         plans=plans,
         claims=claims,
     )
+
+
+class SessionVerifier:
+    """Clerk's ``verifyToken`` plus the header path's class checks, on every path."""
+
+    def __init__(
+        self, settings: ClerkSettings, resolve_key: KeyResolver, clock: Callable[[], float]
+    ) -> None:
+        self._settings = settings
+        self._resolve_key = resolve_key
+        self._clock = clock
+
+    async def verify(self, credential: Credential) -> Verified:
+        jws = parsed(credential)
+        category = jws.header.get("cat")
+        if category is not None and (
+            not isinstance(category, str) or category not in SESSION_CATEGORIES
+        ):
+            # M2M and JWT-template categories (and anything unknown) are not session tokens.
+            raise TokenVerificationError(
+                Reason.TOKEN_TYPE_MISMATCH, "The token is not a session token."
+            )
+        await verify_signature(jws, self._resolve_key, allowed_typ=("JWT",), typ_optional=True)
+        payload = jws.payload
+        settings = self._settings
+        now = self._clock()
+        jwt_claims.check_subject(payload)
+        jwt_claims.check_issuer(payload, settings.issuer)
+        jwt_claims.check_audience(payload, settings.audience)
+        jwt_claims.check_authorized_party(payload, settings.authorized_parties)
+        exp = jwt_claims.check_times(payload, now, settings.clock_skew)
+        return Verified(session_auth_from_claims(payload), cache_until(exp, now))

@@ -1,0 +1,281 @@
+"""The decision pipeline: classify, check ``accepts`` before any I/O, cache tiers, per-request
+memo, the kind's verifier, then a ``RequestState`` (and one event per decision)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
+from clerk_fastapi.auth.credentials import Connection, read_credentials
+from clerk_fastapi.auth.events import Observer
+from clerk_fastapi.auth.state import ErrorKind, RequestState, Source
+from clerk_fastapi.cache.base import VerificationStore
+from clerk_fastapi.errors import (
+    ClerkError,
+    ConfigurationError,
+    Reason,
+    TokenVerificationError,
+    UpstreamError,
+)
+from clerk_fastapi.kinds.base import Carrier, Credential, token_digest
+from clerk_fastapi.kinds.registry import SESSION_TOKEN, KindRegistry
+from clerk_fastapi.principals import Verified
+from clerk_fastapi.settings import ClerkSettings
+
+logger = logging.getLogger("clerk_fastapi")
+
+MEMO_KEY = "clerk_fastapi.memo"
+AcceptsArg = str | Iterable[str] | Accepts
+
+
+@dataclass(slots=True)
+class _Outcome:
+    verified: Verified | None = None
+    error: ClerkError | None = None
+
+
+class Authenticator:
+    """Holds what a decision needs; ``Clerk`` owns one."""
+
+    def __init__(
+        self,
+        settings: ClerkSettings,
+        registry: KindRegistry,
+        clock: Callable[[], float],
+        store: VerificationStore,
+        observer: Observer,
+    ) -> None:
+        self.settings = settings
+        self.registry = registry
+        self._clock = clock
+        self.store = store
+        self.observer = observer
+        self._normalized: dict[tuple[str, tuple[str, ...]], Accepts] = {}
+        self._checked: set[Accepts] = set()
+        self.verifications = 0
+
+    def clear(self) -> None:
+        self.store.clear()
+        self._normalized.clear()
+        self._checked.clear()
+
+    def forget(self, token: str) -> None:
+        """Drop any cached result for ``token`` (for example from a revocation webhook)."""
+        self.store.forget(token_digest(token))
+
+    # -- accepts --------------------------------------------------------------------------------
+
+    def normalize(self, accepts: AcceptsArg) -> Accepts:
+        """``accepts`` against this instance's registry (an ``Accepts`` is checked once)."""
+        if isinstance(accepts, Accepts):
+            if accepts not in self._checked:
+                self.registry.check_known(accepts.custom)
+                self._checked.add(accepts)
+            return accepts
+        # Keyed with the registered types too: registering a kind changes what "any" means.
+        key = (accepts, self.registry.token_types) if isinstance(accepts, str) else None
+        if key is not None and key in self._normalized:
+            return self._normalized[key]
+        spec = normalize_accepts(accepts, known=self.registry.token_types)
+        if key is not None and len(self._normalized) < 64:
+            self._normalized[key] = spec
+        return spec
+
+    # -- entry points ---------------------------------------------------------------------------
+
+    async def authenticate_request(
+        self, conn: Connection, accepts: AcceptsArg = SESSION_TOKEN
+    ) -> RequestState:
+        started = time.perf_counter()
+        state = await self._authenticate_request(conn, accepts)
+        # One event per request, however many Auth dependencies; nothing when nobody listens.
+        if state.source != "memo" and self.observer.wants(state):
+            await self.observer.emit(state, started)
+        return state
+
+    async def authenticate_token(
+        self, token: str, accepts: AcceptsArg = SESSION_TOKEN, *, carrier: Carrier = "header"
+    ) -> RequestState:
+        """Authenticate a bare token (no request), with the same rules."""
+        started = time.perf_counter()
+        state = await self._authenticate_token(token, self.normalize(accepts), carrier, None)
+        if self.observer.wants(state):
+            await self.observer.emit(state, started)
+        return state
+
+    # -- the pipeline ---------------------------------------------------------------------------
+
+    async def _authenticate_request(self, conn: Connection, accepts: AcceptsArg) -> RequestState:
+        spec = self.normalize(accepts)
+        presented = read_credentials(
+            conn, cookie_allowed=self.settings.session_cookie and spec.includes_session
+        )
+        if presented.malformed:
+            return self._signed_out(
+                spec.single,
+                Reason.INVALID_REQUEST,
+                "The Authorization header is malformed.",
+                "invalid_request",
+            )
+        if presented.token is None:
+            if not spec.includes_session:
+                return self._signed_out(spec.single, Reason.NO_TOKEN_IN_HEADER, "", "missing")
+            return self._signed_out(
+                SESSION_TOKEN,
+                Reason.SESSION_TOKEN_MISSING,
+                "No session token was sent.",
+                "missing",
+            )
+        memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
+        return await self._authenticate_token(presented.token, spec, presented.carrier, memo)
+
+    async def _authenticate_token(
+        self, token: str, spec: Accepts, carrier: Carrier, memo: dict[Any, Any] | None
+    ) -> RequestState:
+        if len(token) > self.settings.max_token_length:
+            return self._signed_out(
+                spec.single, Reason.TOKEN_INVALID, "The token is too long.", "invalid_token"
+            )
+        digest = token_digest(token)
+        fingerprint = digest.hex()[:12]
+        # Fast path: a token verified before (never past its expiry) costs one hash and a lookup.
+        cached = self.store.peek(digest)
+        if cached is not None and carrier == "header":
+            token_type = str(getattr(cached.principal, "token_type", ""))
+            if not spec.allows(token_type):
+                return self._mismatch(spec, token, fingerprint)
+            return self._signed_in(token_type, cached, fingerprint, "cache")
+
+        credential = self.registry.classify(token, digest)
+        if carrier == "cookie":
+            credential.carrier = "cookie"
+            if credential.token_type != SESSION_TOKEN:
+                # Machine tokens are accepted only from the Authorization header.
+                return self._signed_out(
+                    SESSION_TOKEN,
+                    Reason.TOKEN_TYPE_MISMATCH,
+                    "",
+                    "invalid_token",
+                    fingerprint=fingerprint,
+                )
+        if not spec.allows(credential.token_type):
+            return self._mismatch(spec, token, fingerprint)
+        if carrier == "header":
+            # A shared tier (Redis) may know it; asked only once the type is one we accept.
+            shared = await self.store.get_verified(digest)
+            if shared is not None:
+                return self._signed_in(credential.token_type, shared, fingerprint, "cache")
+
+        memo_key = (id(self), digest)
+        outcome = memo.get(memo_key) if memo is not None else None
+        source: Source = "memo"
+        if outcome is None:
+            source = "verified"
+            outcome = await self._verify(credential)
+            if memo is not None:
+                memo[memo_key] = outcome
+        if outcome.verified is not None:
+            return self._signed_in(credential.token_type, outcome.verified, fingerprint, source)
+        error = outcome.error
+        if isinstance(error, UpstreamError):
+            return self._signed_out(
+                credential.token_type,
+                error.reason,
+                error.message,
+                "unavailable",
+                fingerprint=fingerprint,
+                retry_after=error.retry_after,
+                source=source,
+            )
+        assert isinstance(error, TokenVerificationError)
+        return self._signed_out(
+            spec.single or credential.token_type,
+            error.reason,
+            error.message,
+            "invalid_token",
+            fingerprint=fingerprint,
+            source=source,
+        )
+
+    async def _verify(self, credential: Credential) -> _Outcome:
+        verifier = self.registry.get(credential.token_type)
+        if verifier is None:
+            return _Outcome(
+                error=TokenVerificationError(Reason.TOKEN_INVALID, "Unsupported token type.")
+            )
+        self.verifications += 1
+        try:
+            result = await verifier.verify(credential)
+        except (TokenVerificationError, UpstreamError) as exc:
+            return _Outcome(error=exc)
+        except ConfigurationError as exc:
+            logger.error("Clerk configuration error: %s", exc.message)
+            return _Outcome(error=UpstreamError(Reason.UNEXPECTED_ERROR, "Configuration error."))
+        except Exception:
+            # A bug must not become a 500 on attacker input; never log the token itself.
+            logger.exception(
+                "unexpected error verifying a %s token fp=%s",
+                credential.token_type,
+                credential.fingerprint,
+            )
+            return _Outcome(
+                error=TokenVerificationError(Reason.UNEXPECTED_ERROR, "Unexpected error.")
+            )
+        verified = result if isinstance(result, Verified) else Verified(result)
+        if verified.cache_until is not None and verified.cache_until > self._clock():
+            await self.store.put_verified(credential.digest, verified)
+        return _Outcome(verified=verified)
+
+    # -- states ---------------------------------------------------------------------------------
+
+    def _mismatch(self, spec: Accepts, token: str, fingerprint: str) -> RequestState:
+        if spec.single is not None:
+            reason = Reason.TOKEN_TYPE_MISMATCH
+            # Parity: an opaque machine token on a session-only route fails to decode as a JWT.
+            if spec.single == SESSION_TOKEN and token.startswith(self.registry.opaque_prefixes()):
+                reason = Reason.TOKEN_INVALID
+            return self._signed_out(
+                spec.single, reason, "", "invalid_token", fingerprint=fingerprint
+            )
+        return self._signed_out(
+            None, Reason.TOKEN_TYPE_MISMATCH, "", "invalid_token", fingerprint=fingerprint
+        )
+
+    def _signed_out(
+        self,
+        token_type: str | None,
+        reason: str,
+        message: str,
+        error: ErrorKind,
+        *,
+        fingerprint: str | None = None,
+        retry_after: float | None = None,
+        source: Source | None = None,
+    ) -> RequestState:
+        return RequestState(
+            status="signed-out",
+            token_type=token_type,
+            reason=reason,
+            message=message,
+            error=error,
+            fingerprint=fingerprint,
+            retry_after=retry_after,
+            treat_pending_as_signed_out=self.settings.treat_pending_as_signed_out,
+            source=source,
+        )
+
+    def _signed_in(
+        self, token_type: str, verified: Verified, fingerprint: str, source: Source
+    ) -> RequestState:
+        return RequestState(
+            status="signed-in",
+            token_type=token_type,
+            auth=verified.principal,
+            fingerprint=fingerprint,
+            treat_pending_as_signed_out=self.settings.treat_pending_as_signed_out,
+            source=source,
+        )

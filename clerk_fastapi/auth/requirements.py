@@ -1,0 +1,107 @@
+"""What a route requires of a verified principal, and which of it the principal lacks.
+
+``scopes`` apply to scoped machine tokens; ``permissions``, ``roles``, ``features``, ``plans``
+and ``reverification`` apply to sessions through ``has()`` and fail closed for machine tokens.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+
+from clerk_fastapi.authorization import REVERIFICATION_PRESETS
+from clerk_fastapi.principals import SessionAuth
+
+# RFC 6750 section 3: scope-token characters.
+SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+
+
+def names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
+    items = (value,) if isinstance(value, str) else tuple(value)
+    for item in items:
+        if not isinstance(item, str) or not SCOPE_TOKEN.fullmatch(item):
+            raise ValueError(
+                f"{what} entries must be non-empty strings without spaces, quotes or "
+                f"backslashes; got {item!r}"
+            )
+    return items
+
+
+@dataclass(frozen=True, slots=True)
+class Requirements:
+    scopes: tuple[str, ...] = ()
+    permissions: tuple[str, ...] = ()
+    roles: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    plans: tuple[str, ...] = ()
+    reverification: str | Mapping[str, Any] | None = None
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        scopes: str | Iterable[str] = (),
+        permissions: str | Iterable[str] = (),
+        roles: str | Iterable[str] = (),
+        features: str | Iterable[str] = (),
+        plans: str | Iterable[str] = (),
+        reverification: str | Mapping[str, Any] | None = None,
+    ) -> Requirements:
+        """Validate the names (at declaration time, so a typo fails at import)."""
+        if isinstance(reverification, str) and reverification not in REVERIFICATION_PRESETS:
+            raise ValueError(
+                f"reverification must be one of {tuple(REVERIFICATION_PRESETS)} or "
+                "{'level': ..., 'afterMinutes': ...}"
+            )
+        return cls(
+            scopes=names(scopes, "scopes"),
+            permissions=names(permissions, "permissions"),
+            roles=names(roles, "roles"),
+            features=names(features, "features"),
+            plans=names(plans, "plans"),
+            reverification=(
+                dict(reverification) if isinstance(reverification, Mapping) else reverification
+            ),
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.scopes
+            or self.permissions
+            or self.roles
+            or self.features
+            or self.plans
+            or self.reverification is not None
+        )
+
+    def missing(self, principal: BaseModel, extra_scopes: Sequence[str] = ()) -> list[str]:
+        """The required names this principal lacks (empty: authorised)."""
+        reverification = (
+            dict(self.reverification)
+            if isinstance(self.reverification, Mapping)
+            else self.reverification
+        )
+        if isinstance(principal, SessionAuth):
+            lacking = [p for p in self.permissions if not principal.has(permission=p)]
+            lacking += [f for f in self.features if not principal.has(feature=f)]
+            if self.roles and not any(principal.has(role=r) for r in self.roles):
+                lacking += list(self.roles)
+            if self.plans and not any(principal.has(plan=p) for p in self.plans):
+                lacking += list(self.plans)
+            if reverification is not None and not principal.has(reverification=reverification):
+                lacking.append("reverification")
+            return lacking
+        # Machine tokens: has() is always false, so session-only checks fail closed.
+        lacking = [*self.permissions, *self.roles, *self.features, *self.plans]
+        if reverification is not None:
+            lacking.append("reverification")
+        held = set(getattr(principal, "scopes", ()) or ())
+        for scope in dict.fromkeys([*self.scopes, *extra_scopes]):
+            if scope not in held:
+                lacking.append(scope)
+        return lacking

@@ -1,0 +1,29 @@
+"""One module per token type, and the registry that lists them.
+
+- ``session``: session tokens (JWT; the fallback when no other kind claims a token)
+- ``oauth``: OAuth access tokens (``oat_`` or ``typ: at+jwt``)
+- ``m2m``: machine-to-machine tokens (``mt_`` or a JWT whose ``sub`` is ``mch_...``)
+- ``api_key``: API keys (``ak_``)
+
+Each module holds everything about its type: how it is recognised (its ``KIND``), how it is
+verified (JWT and opaque), and how claims or a Backend API answer map to its resource and its
+principal. ``_jwt`` and ``_opaque`` hold what several kinds share.
+"""
+
+from clerk_fastapi.kinds import api_key, m2m, oauth, session
+from clerk_fastapi.kinds.base import Credential, TokenKind, TokenVerifier, token_digest
+from clerk_fastapi.kinds.registry import KindRegistry
+
+# Display order (OpenAPI, "any"); classification order is the registry's (see TokenKind).
+BUILTIN_KINDS: tuple[TokenKind, ...] = (session.KIND, oauth.KIND, m2m.KIND, api_key.KIND)
+BUILTIN_TYPES: tuple[str, ...] = tuple(kind.name for kind in BUILTIN_KINDS)
+
+__all__ = [
+    "BUILTIN_KINDS",
+    "BUILTIN_TYPES",
+    "Credential",
+    "KindRegistry",
+    "TokenKind",
+    "TokenVerifier",
+    "token_digest",
+]

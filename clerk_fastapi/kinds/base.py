@@ -1,0 +1,90 @@
+"""What every token kind is made of: the presented ``Credential``, the ``TokenKind`` record
+(how a type is recognised and documented) and the ``TokenVerifier`` protocol."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+from pydantic import BaseModel
+
+from clerk_fastapi.jose.compact import CompactJWS
+from clerk_fastapi.principals import Verified
+
+Carrier = Literal["header", "cookie"]
+
+
+def token_digest(token: str) -> bytes:
+    """SHA-256 of the exact token: the only form in which a token is ever a cache key."""
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+@dataclass(slots=True)
+class Credential:
+    """A presented token, classified but not verified."""
+
+    token: str
+    token_type: str
+    jws: CompactJWS | None = None
+    carrier: Carrier = "header"
+    digest: bytes = field(default=b"", repr=False)
+
+    def __post_init__(self) -> None:
+        if not self.digest:
+            self.digest = token_digest(self.token)
+
+    @property
+    def fingerprint(self) -> str:
+        """Short, loggable identity of the token (first 12 hex digits of its SHA-256)."""
+        return self.digest.hex()[:12]
+
+    def __repr__(self) -> str:  # never show the token
+        return f"Credential(type={self.token_type!r}, fingerprint={self.fingerprint!r})"
+
+
+@runtime_checkable
+class TokenVerifier(Protocol):
+    """Verify one credential of the registered type.
+
+    Return a ``Verified`` (or a bare principal, never cached). Raise ``TokenVerificationError``
+    when the token is not valid (401) and ``UpstreamError`` when it cannot be decided now (503).
+    """
+
+    async def verify(self, credential: Credential) -> Verified | BaseModel: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenKind:
+    """Everything the package needs to know about one token type, apart from verification.
+
+    ``prefixes`` recognise opaque tokens; ``matches_jwt`` recognises the type's JWTs (tried in
+    registration order, Clerk's: M2M before OAuth; a JWT nobody claims is a session token).
+    ``principal`` is the model a route receives (it is also how the shared cache rebuilds a
+    result). ``scheme_name``, ``bearer_format``, ``description`` and ``scoped`` document the type
+    in OpenAPI; ``scoped`` types carry scopes that ``Auth(scopes=...)`` checks.
+    """
+
+    name: str
+    principal: type[BaseModel]
+    prefixes: tuple[str, ...] = ()
+    matches_jwt: Callable[[CompactJWS], bool] | None = None
+    jwt_rank: int = 100  # lower is tried first (Clerk: M2M before OAuth)
+    scheme_name: str = ""
+    bearer_format: str = ""
+    description: str = ""
+    scoped: bool = True
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("_", "").isalnum():
+            raise ValueError(f"a token kind needs a name like 'pat'; got {self.name!r}")
+        if any(not prefix for prefix in self.prefixes):
+            raise ValueError("an empty prefix would match every token")
+        if not self.scheme_name:
+            camel = "".join(part.capitalize() for part in self.name.split("_"))
+            object.__setattr__(self, "scheme_name", f"Clerk{camel}")
+        if not self.bearer_format:
+            object.__setattr__(self, "bearer_format", " or ".join(f"{p}..." for p in self.prefixes))
+        if not self.description:
+            object.__setattr__(self, "description", f"A `{self.name}` bearer token.")

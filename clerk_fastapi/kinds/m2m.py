@@ -1,0 +1,170 @@
+"""M2M tokens: one of your services calling another (a Clerk machine).
+
+Recognised by the ``mt_`` prefix or, as a JWT, by a ``sub`` that starts with ``mch_`` (checked
+before OAuth, as in Clerk). A JWT is verified networklessly; an opaque token by
+``POST /m2m_tokens/verify``. Both become an ``M2MToken`` resource through one mapper (Clerk's
+``M2MToken.fromJwtPayload`` for JWTs), and the route's ``M2MAuth`` is built from that resource, so
+a route and ``clerk.m2m.verify()`` cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clerk_fastapi.backend.m2m import M2MTokens
+from clerk_fastapi.backend.resources import M2MToken
+from clerk_fastapi.errors import Reason, TokenVerificationError
+from clerk_fastapi.jose.compact import CompactJWS, parse_compact
+from clerk_fastapi.kinds import _jwt, _opaque
+from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.kinds.context import KindContext
+from clerk_fastapi.principals import M2MAuth, Verified
+
+PREFIX = "mt_"
+MACHINE_ID_PREFIX = "mch_"
+NOT_FOUND = "Machine token not found"
+
+
+def is_m2m_jwt(jws: CompactJWS) -> bool:
+    sub = jws.payload.get("sub")
+    return isinstance(sub, str) and sub.startswith(MACHINE_ID_PREFIX)
+
+
+KIND = TokenKind(
+    name="m2m_token",
+    principal=M2MAuth,
+    prefixes=(PREFIX,),
+    matches_jwt=is_m2m_jwt,
+    jwt_rank=10,
+    scheme_name="ClerkM2M",
+    bearer_format="mt_... or JWT",
+    description=(
+        "A machine-to-machine token from another of your services: opaque `mt_...` or a JWT "
+        "whose `sub` is the calling machine (`mch_...`)."
+    ),
+)
+
+
+def m2m_token_from_jwt(payload: dict[str, Any]) -> M2MToken:
+    """Clerk's ``M2MToken.fromJwtPayload``; call it only after the JWT was verified.
+
+    Scopes come from a space-separated ``scopes`` claim, else from ``aud`` (always a list here:
+    Clerk passes a string ``aud`` through as a bare string).
+    """
+    if isinstance(payload.get("scopes"), str):
+        scopes = _jwt.split_scopes(payload["scopes"])
+    else:
+        aud = payload.get("aud")
+        if isinstance(aud, str):
+            scopes = [aud] if aud else []
+        elif isinstance(aud, list):
+            scopes = [item for item in aud if isinstance(item, str)]
+        else:
+            scopes = []
+    return M2MToken(
+        object="machine_to_machine_token",
+        id=_jwt.string(payload, "jti"),
+        subject=_jwt.string(payload, "sub"),
+        scopes=scopes,
+        claims=_jwt.custom_claims(payload),
+        revoked=False,
+        # A verified JWT is within its lifetime (Clerk's exp <= now - skew is false here).
+        expired=False,
+        **_jwt.jwt_times(payload),
+    )
+
+
+def principal_from_resource(resource: M2MToken) -> M2MAuth:
+    return M2MAuth(
+        id=resource.id,
+        subject=resource.subject,
+        machine_id=resource.subject,
+        scopes=resource.scopes,
+        claims=resource.claims,
+        expiration=resource.expiration_datetime,
+    )
+
+
+class M2MVerifier:
+    """Verifies M2M tokens for routes (``verify``) and for ``clerk.m2m.verify`` (``resource``)."""
+
+    def __init__(self, ctx: KindContext, api: M2MTokens) -> None:
+        self._ctx = ctx
+        self._api = api
+        self._policy = _opaque.OpaquePolicy(
+            prefixes=KIND.prefixes,
+            not_found_message=NOT_FOUND,
+            settings=ctx.settings,
+            store=ctx.store,
+            clock=ctx.clock,
+        )
+
+    async def _verify_jwt(self, jws: CompactJWS) -> tuple[M2MToken, float | int]:
+        category = jws.header.get("cat")
+        if category is not None and category != _jwt.CATEGORY_M2M:
+            # Checked before any key lookup, as in Clerk.
+            raise TokenVerificationError(Reason.TOKEN_INVALID, "Invalid M2M JWT category.")
+        exp = await _jwt.verify_machine_jwt(
+            jws,
+            self._ctx.resolve_key,
+            allowed_typ=("JWT",),
+            typ_optional=True,
+            now=self._ctx.clock(),
+            skew=self._ctx.settings.clock_skew,
+        )
+        return m2m_token_from_jwt(jws.payload), exp
+
+    async def _fetch(self, token: str, machine_secret_key: str | None) -> M2MToken:
+        return await _opaque.read_answer(
+            self._api.request_verify(token, machine_secret_key=machine_secret_key),
+            M2MToken,
+            NOT_FOUND,
+        )
+
+    async def resource(self, token: str, *, machine_secret_key: str | None = None) -> M2MToken:
+        """The verified token as Clerk's resource; raises ``TokenVerificationError``."""
+        if token.count(".") == 2:
+            jws = parse_compact(token)
+            if not is_m2m_jwt(jws):
+                # Never send another kind of JWT (a user's session) to the M2M endpoint.
+                raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an M2M token.")
+            resource, _ = await self._verify_jwt(jws)
+            return resource
+        return await self._fetch(token, machine_secret_key)
+
+    async def verify(self, credential: Credential) -> Verified:
+        if credential.jws is not None:
+            resource, exp = await self._verify_jwt(credential.jws)
+            return Verified(
+                principal_from_resource(resource), _jwt.cache_until(exp, self._ctx.clock())
+            )
+
+        async def fetch() -> Verified:
+            resource = await self._fetch(credential.token, None)
+            return Verified(
+                principal_from_resource(resource), self._policy.cache_until(resource.expiration)
+            )
+
+        return await self._policy.verify(credential, fetch, "M2M token")
+
+
+class M2MClient(M2MTokens):
+    """``clerk.m2m``: create, verify, revoke and list machine-to-machine tokens.
+
+    Every call authenticates with the per-call ``machine_secret_key``, else
+    ``CLERK_MACHINE_SECRET_KEY``, else ``CLERK_SECRET_KEY`` (Clerk's order). Clerk lets only a
+    machine secret key create tokens; the instance secret key may verify, list and revoke them.
+    """
+
+    def __init__(self, api: M2MTokens, verifier: M2MVerifier) -> None:
+        super().__init__(api._http, api._settings)
+        self._verifier = verifier
+
+    async def verify(self, token: str, *, machine_secret_key: str | None = None) -> M2MToken:
+        """Verify a token: an M2M JWT locally (JWKS, no Backend API call), an opaque one with
+        Clerk (``POST /m2m_tokens/verify``).
+
+        Raises ``TokenVerificationError`` when the token is not valid (unknown, revoked,
+        expired, bad signature, not an M2M token).
+        """
+        return await self._verifier.resource(token, machine_secret_key=machine_secret_key)

@@ -1,0 +1,163 @@
+"""OAuth access tokens: a third-party app acting for a user, with a token Clerk issued as an
+OAuth provider.
+
+Recognised by the ``oat_`` prefix or, as a JWT, by ``typ: at+jwt`` (after the M2M check, as in
+Clerk). A JWT is verified networklessly; an opaque token by
+``POST /oauth_applications/access_tokens/verify``. Both become an ``OAuthAccessToken`` resource
+through one mapper, and the route's ``OAuthAuth`` is built from that resource.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from clerk_fastapi.backend.oauth import OAuthTokens
+from clerk_fastapi.backend.resources import OAuthAccessToken
+from clerk_fastapi.errors import Reason, TokenVerificationError
+from clerk_fastapi.jose.compact import CompactJWS, parse_compact
+from clerk_fastapi.kinds import _jwt, _opaque
+from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.kinds.context import KindContext
+from clerk_fastapi.principals import OAuthAuth, Verified
+
+PREFIX = "oat_"
+JWT_TYPES = ("application/at+jwt", "at+jwt")
+NOT_FOUND = "OAuth token not found"
+
+
+def is_oauth_jwt(jws: CompactJWS) -> bool:
+    typ = jws.header.get("typ")
+    return isinstance(typ, str) and typ in JWT_TYPES
+
+
+KIND = TokenKind(
+    name="oauth_token",
+    principal=OAuthAuth,
+    prefixes=(PREFIX,),
+    matches_jwt=is_oauth_jwt,
+    jwt_rank=20,
+    scheme_name="ClerkOAuth",
+    bearer_format="oat_... or JWT",
+    description=(
+        "An OAuth access token that Clerk issued to a third-party app a user authorised: "
+        "opaque `oat_...` or a JWT with `typ: at+jwt`. Scopes listed per operation are required."
+    ),
+)
+
+
+def _audience(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        return [value] if value else None
+    if isinstance(value, list):
+        return [item for item in value if isinstance(item, str)]
+    return None
+
+
+def oauth_token_from_jwt(payload: dict[str, Any]) -> OAuthAccessToken:
+    """Clerk's ``IdPOAuthAccessToken.fromJwtPayload``; call it only after verification.
+
+    The ``scp`` array wins over the space-separated ``scope`` string (non-strings dropped).
+    """
+    scp = payload.get("scp")
+    if isinstance(scp, list):
+        scopes = [s for s in scp if isinstance(s, str)]
+    else:
+        scopes = _jwt.split_scopes(payload.get("scope"))
+    return OAuthAccessToken(
+        object="clerk_idp_oauth_access_token",
+        id=_jwt.string(payload, "jti"),
+        client_id=_jwt.string(payload, "client_id"),
+        type="oauth_token",
+        subject=_jwt.string(payload, "sub"),
+        scopes=scopes,
+        claims=_jwt.custom_claims(payload),
+        aud=_audience(payload.get("aud")),
+        revoked=False,
+        expired=False,
+        **_jwt.jwt_times(payload),
+    )
+
+
+def principal_from_resource(resource: OAuthAccessToken) -> OAuthAuth:
+    return OAuthAuth(
+        id=resource.id,
+        subject=resource.subject,
+        user_id=resource.subject,
+        client_id=resource.client_id,
+        scopes=resource.scopes,
+        claims=resource.claims,
+        expiration=resource.expiration_datetime,
+    )
+
+
+class OAuthVerifier:
+    """Verifies OAuth tokens for routes (``verify``) and ``clerk.oauth_tokens.verify``."""
+
+    def __init__(self, ctx: KindContext, api: OAuthTokens) -> None:
+        self._ctx = ctx
+        self._api = api
+        self._policy = _opaque.OpaquePolicy(
+            prefixes=KIND.prefixes,
+            not_found_message=NOT_FOUND,
+            settings=ctx.settings,
+            store=ctx.store,
+            clock=ctx.clock,
+        )
+
+    async def _verify_jwt(self, jws: CompactJWS) -> tuple[OAuthAccessToken, float | int]:
+        exp = await _jwt.verify_machine_jwt(
+            jws,
+            self._ctx.resolve_key,
+            allowed_typ=JWT_TYPES,
+            typ_optional=False,
+            now=self._ctx.clock(),
+            skew=self._ctx.settings.clock_skew,
+        )
+        return oauth_token_from_jwt(jws.payload), exp
+
+    async def _fetch(self, token: str) -> OAuthAccessToken:
+        return await _opaque.read_answer(
+            self._api.request_verify(token), OAuthAccessToken, NOT_FOUND
+        )
+
+    async def resource(self, token: str) -> OAuthAccessToken:
+        """The verified token as Clerk's resource; raises ``TokenVerificationError``."""
+        if token.count(".") == 2:
+            jws = parse_compact(token)
+            if not is_oauth_jwt(jws):
+                raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an OAuth access token.")
+            resource, _ = await self._verify_jwt(jws)
+            return resource
+        return await self._fetch(token)
+
+    async def verify(self, credential: Credential) -> Verified:
+        if credential.jws is not None:
+            resource, exp = await self._verify_jwt(credential.jws)
+            return Verified(
+                principal_from_resource(resource), _jwt.cache_until(exp, self._ctx.clock())
+            )
+
+        async def fetch() -> Verified:
+            resource = await self._fetch(credential.token)
+            return Verified(
+                principal_from_resource(resource), self._policy.cache_until(resource.expiration)
+            )
+
+        return await self._policy.verify(credential, fetch, "OAuth token")
+
+
+class OAuthClient(OAuthTokens):
+    """``clerk.oauth_tokens``: OAuth access tokens held by third-party apps."""
+
+    def __init__(self, api: OAuthTokens, verifier: OAuthVerifier) -> None:
+        super().__init__(api._http, api._settings)
+        self._verifier = verifier
+
+    async def verify(self, access_token: str) -> OAuthAccessToken:
+        """Verify a JWT access token (``typ: at+jwt``) locally, an opaque ``oat_`` token with
+        Clerk (``POST /oauth_applications/access_tokens/verify``, instance secret key).
+
+        Raises ``TokenVerificationError`` when the token is not valid (unknown, revoked,
+        expired, ``active: false``, bad signature, not an OAuth token).
+        """
+        return await self._verifier.resource(access_token)

@@ -4,7 +4,6 @@ JWKS, the caches, the token kinds and the Backend API clients; it knows nothing 
 from __future__ import annotations
 
 import contextlib
-import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -26,8 +25,6 @@ from clerk_fastapi.jwks import JWKSStore
 from clerk_fastapi.kinds import KindRegistry, api_key, m2m, oauth, session
 from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.settings import ClerkSettings
-
-logger = logging.getLogger("clerk_fastapi")
 
 
 class Clerk:

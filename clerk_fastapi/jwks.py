@@ -42,7 +42,6 @@ class JWKSStore:
         self._cooldown_from = -math.inf
         self._failed_at = -math.inf
         self._flight: SingleFlight[None] = SingleFlight()
-        self.fetches = 0
 
     @property
     def networkless(self) -> bool:
@@ -121,7 +120,6 @@ class JWKSStore:
                 Reason.JWK_FAILED_TO_RESOLVE,
                 "No secret key to fetch the JWKS with. Set CLERK_SECRET_KEY.",
             )
-        self.fetches += 1
         path = f"/{self._settings.api_version}/jwks"
         try:
             document = await self._http.request("GET", path, secret=secret)

@@ -19,13 +19,11 @@ class SingleFlight(Generic[T]):
 
     def __init__(self) -> None:
         self._tasks: dict[Hashable, asyncio.Task[T]] = {}
-        self.started = 0
 
     async def run(self, key: Hashable, fn: Callable[[], Awaitable[T]]) -> T:
         task = self._tasks.get(key)
         if task is None or task.get_loop() is not asyncio.get_running_loop():
             task = asyncio.ensure_future(fn())
-            self.started += 1
             self._tasks[key] = task
             task.add_done_callback(functools.partial(self._forget, key))
         return await asyncio.shield(task)

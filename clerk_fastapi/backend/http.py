@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any
 
 import anyio
@@ -17,8 +16,6 @@ import httpx
 from clerk_fastapi._version import __version__
 from clerk_fastapi.errors import ClerkAPIError, ClerkNetworkError
 from clerk_fastapi.settings import ClerkSettings
-
-logger = logging.getLogger("clerk_fastapi")
 
 CLERK_API_VERSION = "2026-05-12"
 USER_AGENT = f"clerk-fastapi/{__version__}"
@@ -48,7 +45,6 @@ class BackendHTTP:
         self._transport = transport
         self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.requests_sent = 0
 
     def client(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
@@ -98,7 +94,6 @@ class BackendHTTP:
             with anyio.fail_after(timeout):
                 for attempt in (1, 2):
                     try:
-                        self.requests_sent += 1
                         response = await client.request(
                             method, path, json=json, params=params, headers=headers
                         )

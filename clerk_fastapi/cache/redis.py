@@ -72,7 +72,6 @@ class RedisStore(LocalStore):
         self._skip_until = 0.0
         self._down = False
         self._owner = secrets.token_hex(8)
-        self.failures = 0
         self._lookups: SingleFlight[Verified | None] = SingleFlight()
 
     # -- plumbing -------------------------------------------------------------------------------
@@ -105,7 +104,6 @@ class RedisStore(LocalStore):
             with anyio.fail_after(self.settings.cache_timeout):
                 result = await op(self._redis())
         except Exception as exc:  # any Redis trouble means: use the in-process path
-            self.failures += 1
             self._skip_until = time.monotonic() + BACKOFF
             if not self._down:
                 self._down = True

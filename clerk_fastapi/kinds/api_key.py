@@ -6,6 +6,7 @@ The answer becomes an ``APIKey`` resource, and the route's ``APIKeyAuth`` is bui
 
 from __future__ import annotations
 
+from clerk_fastapi.backend import api_keys as backend
 from clerk_fastapi.backend.api_keys import APIKeys
 from clerk_fastapi.backend.resources import APIKey
 from clerk_fastapi.kinds import _opaque
@@ -20,6 +21,9 @@ KIND = TokenKind(
     name="api_key",
     principal=APIKeyAuth,
     prefixes=(PREFIX,),
+    verify_path=backend.VERIFY_PATH,
+    verify_field=backend.VERIFY_FIELD,
+    not_found=NOT_FOUND,
     scheme_name="ClerkAPIKey",
     bearer_format="ak_...",
     description=(

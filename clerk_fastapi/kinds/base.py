@@ -75,6 +75,11 @@ class TokenKind:
     bearer_format: str = ""
     description: str = ""
     scoped: bool = True
+    # Opaque kinds Clerk verifies: the Backend API endpoint, its body field, and our message
+    # when Clerk does not know the token (the fake Clerk serves these endpoints from here).
+    verify_path: str = ""
+    verify_field: str = ""
+    not_found: str = ""
 
     def __post_init__(self) -> None:
         if not self.name or not self.name.replace("_", "").isalnum():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk_fastapi.backend import m2m as backend
 from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.resources import M2MToken
 from clerk_fastapi.errors import Reason, TokenVerificationError
@@ -36,6 +37,9 @@ KIND = TokenKind(
     prefixes=(PREFIX,),
     matches_jwt=is_m2m_jwt,
     jwt_rank=10,
+    verify_path=backend.VERIFY_PATH,
+    verify_field=backend.VERIFY_FIELD,
+    not_found=NOT_FOUND,
     scheme_name="ClerkM2M",
     bearer_format="mt_... or JWT",
     description=(

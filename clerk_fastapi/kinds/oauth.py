@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from clerk_fastapi.backend import oauth as backend
 from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.backend.resources import OAuthAccessToken
 from clerk_fastapi.errors import Reason, TokenVerificationError
@@ -36,6 +37,9 @@ KIND = TokenKind(
     prefixes=(PREFIX,),
     matches_jwt=is_oauth_jwt,
     jwt_rank=20,
+    verify_path=backend.VERIFY_PATH,
+    verify_field=backend.VERIFY_FIELD,
+    not_found=NOT_FOUND,
     scheme_name="ClerkOAuth",
     bearer_format="oat_... or JWT",
     description=(

@@ -1,0 +1,155 @@
+"""``FakeClerk``: an in-memory Clerk instance for tests and the demo.
+
+It signs tokens of every type with Clerk's exact shapes (``minting``), serves the JWKS and the
+Backend API endpoints the package calls (``api``), counts hits per endpoint and injects faults
+(``faults``). It is an ASGI app: use it in-process (``fake.clerk()`` routes the ``Clerk`` under
+test to it with no socket) or on a real port (``fake.serve()``, ``python -m
+clerk_fastapi.testing serve``; ``server.serve_asgi`` runs any app the same way).
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from typing import Any, Literal
+
+import httpx
+from starlette.applications import Starlette
+
+from clerk_fastapi.fastapi_auth.app import Clerk
+from clerk_fastapi.settings import ClerkSettings
+from clerk_fastapi.testing.fake._common import TokenStore, random_text
+from clerk_fastapi.testing.fake.api import BackendAPI
+from clerk_fastapi.testing.fake.faults import Fault, FaultMode, RecordedRequest
+from clerk_fastapi.testing.fake.server import serve_asgi
+from clerk_fastapi.testing.keys import SigningKey
+
+Endpoint = Literal[
+    "jwks",
+    "m2m_verify",
+    "api_key_verify",
+    "oauth_verify",
+    "m2m_create",
+    "m2m_list",
+    "m2m_revoke",
+    "api_key_create",
+    "api_key_list",
+    "api_key_revoke",
+]
+
+__all__ = ["Endpoint", "FakeClerk", "Fault", "RecordedRequest", "serve_asgi"]
+
+
+class FakeClerk(BackendAPI):
+    """A complete stand-in for one Clerk instance.
+
+    ``clock`` (a callable like ``time.time``, e.g. ``FrozenClock``) dates every minted token and
+    every expiry check; ``fake.clerk()`` shares it with the ``Clerk`` under test.
+    """
+
+    API_HOST = "clerk-api.localhost"
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] | None = None,
+        kid: str = "ins_test1",
+        frontend_api: str = "clerk.fake-clerk.test",
+        authorized_party: str = "https://app.test",
+        signing_key: SigningKey | None = None,
+        key_pool_index: int | None = 0,
+    ) -> None:
+        self.clock: Callable[[], float] = clock or time.time
+        self.frontend_api = frontend_api
+        self.issuer = f"https://{frontend_api}"
+        self.authorized_party = authorized_party
+        self.secret_key = "sk_test_" + random_text(40)
+        self.machine_secret_key = "ak_" + random_text(40)
+        self.publishable_key = "pk_test_" + base64.b64encode(
+            f"{frontend_api}$".encode()
+        ).decode().rstrip("=")
+        self.instance_id = kid
+        self.signing_key = signing_key or SigningKey.generate(kid, pool_index=key_pool_index)
+        self.keys: list[SigningKey] = [self.signing_key]
+        self.jwks_override: Any = None
+        self.hits: Counter[str] = Counter()
+        self.requests: list[RecordedRequest] = []
+        self.faults: dict[str, Fault] = {}
+        self.api_url = f"http://{self.API_HOST}"
+        TokenStore.__init__(self)
+        self.default_machine_id = "mch_" + random_text(27)
+        self.app = Starlette(routes=self._routes())
+
+    # -- keys -----------------------------------------------------------------------------------
+
+    def jwks(self) -> Any:
+        if self.jwks_override is not None:
+            return self.jwks_override
+        return {"keys": [key.public_jwk() for key in self.keys]}
+
+    def rotate_key(self, *, keep_old: bool = True, pool_index: int | None = None) -> SigningKey:
+        """Add a new signing key (new ``kid``) and sign with it from now on."""
+        new = SigningKey.generate(f"ins_{random_text(27)}", pool_index=pool_index)
+        self.keys = [*self.keys, new] if keep_old else [new]
+        self.signing_key = new
+        return new
+
+    # -- faults and counters --------------------------------------------------------------------
+
+    def fail(
+        self,
+        endpoint: Endpoint | Literal["*"],
+        mode: FaultMode = "status",
+        *,
+        status: int = 500,
+        delay: float = 0.0,
+        retry_after: float | None = None,
+        times: int | None = None,
+    ) -> None:
+        """Make an endpoint misbehave: ``down`` (connection error), ``slow`` (``delay`` seconds,
+        then a normal answer), ``status`` (e.g. 429 with ``retry_after``, 500), ``malformed``
+        (a 200 whose body is not JSON). ``times`` limits it to the next N requests."""
+        self.faults[endpoint] = Fault(mode, status, delay, retry_after, times)
+
+    def heal(self, endpoint: Endpoint | Literal["*"] | None = None) -> None:
+        if endpoint is None:
+            self.faults.clear()
+        else:
+            self.faults.pop(endpoint, None)
+
+    def reset_counters(self) -> None:
+        self.hits.clear()
+        self.requests.clear()
+
+    # -- wiring ---------------------------------------------------------------------------------
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return httpx.ASGITransport(app=self.app)
+
+    def settings(self, **overrides: Any) -> ClerkSettings:
+        values: dict[str, Any] = {
+            "secret_key": self.secret_key,
+            "publishable_key": self.publishable_key,
+            "api_url": self.api_url,
+        }
+        values.update(overrides)
+        return ClerkSettings(**values)
+
+    def clerk(self, **overrides: Any) -> Clerk:
+        """A ``Clerk`` wired to this fake in-process (no socket), sharing its clock."""
+        transport = None if overrides.pop("use_network", False) else self.transport()
+        return Clerk(self.settings(**overrides), transport=transport, clock=self.clock)
+
+    @contextlib.contextmanager
+    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
+        """Run on a real loopback port (uvicorn in a thread); yields the base URL."""
+        previous = self.api_url
+        with serve_asgi(self.app, host, port) as url:
+            self.api_url = url
+            try:
+                yield url
+            finally:
+                self.api_url = previous

@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest docs bench fuzz soak clean redis-server
+.PHONY: demo test lint typecheck imports pytest docs bench fuzz soak clean redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ lint: $(STAMP_DEV)
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict clerk_fastapi
 
+# The layering contracts in pyproject.toml ([tool.importlinter]).
+imports: $(STAMP_DEV)
+	$(BIN)/lint-imports
+
 # The Redis tests need a real redis-server (Debian's); install it when missing and we can.
 redis-server:
 	@command -v redis-server >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
@@ -40,7 +44,7 @@ pytest: $(STAMP_DEV) redis-server
 docs: $(STAMP_DEV)
 	$(BIN)/mkdocs build --strict --site-dir site
 
-test: lint typecheck pytest docs
+test: lint typecheck imports pytest docs
 
 bench: $(STAMP_DEV)
 	$(BIN)/python -m bench

@@ -19,7 +19,13 @@ from fastapi.openapi.models import OAuth2, OAuthFlowAuthorizationCode, OAuthFlow
 
 from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.fastapi_auth.routes import route_auths
-from clerk_fastapi.fastapi_auth.schemes import COOKIE_NOTE, TOKEN_TYPE_EXTENSION, scheme_document
+from clerk_fastapi.fastapi_auth.schemes import (
+    BUILTIN,
+    COOKIE_NOTE,
+    TOKEN_TYPE_EXTENSION,
+    kind_for,
+    scheme_document,
+)
 
 
 def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:
@@ -51,7 +57,7 @@ def _add_registered_kinds(schema: dict[str, Any], app: Any, clerk: Clerk) -> Non
                 if token_type in auth.accepts.types:
                     continue
                 kind = clerk.registry.kind(token_type)
-                name = auth.scheme_name(token_type)
+                name = auth.scheme_names.get(token_type) or kind.scheme_name
                 schemes.setdefault(name, scheme_document(kind))
                 for operation in operations.values():
                     if isinstance(operation, dict):
@@ -60,7 +66,33 @@ def _add_registered_kinds(schema: dict[str, Any], app: Any, clerk: Clerk) -> Non
                             security.append({name: []})
 
 
+def _rename(schema: dict[str, Any], old: str, new: str) -> None:
+    schemes: dict[str, Any] = schema["components"]["securitySchemes"]
+    schemes.setdefault(new, schemes.pop(old))
+    schemes.pop(old, None)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            if isinstance(operation, dict):
+                operation["security"] = [
+                    {new if name == old else name: scopes for name, scopes in requirement.items()}
+                    for requirement in operation.get("security", [])
+                ]
+
+
+def _name_registered_kinds(schema: dict[str, Any], clerk: Clerk) -> None:
+    """A registered kind declared by name only got a placeholder scheme name: use its own."""
+    schemes: dict[str, Any] = schema.get("components", {}).get("securitySchemes", {})
+    for name, scheme in list(schemes.items()):
+        token_type = scheme.get(TOKEN_TYPE_EXTENSION)
+        if token_type in BUILTIN or token_type not in clerk.registry:
+            continue
+        wanted = clerk.registry.kind(token_type).scheme_name
+        if name == kind_for(token_type).scheme_name and name != wanted:
+            _rename(schema, name, wanted)
+
+
 def finish_openapi(schema: dict[str, Any], clerk: Clerk, app: Any = None) -> dict[str, Any]:
+    _name_registered_kinds(schema, clerk)
     if app is not None:
         _add_registered_kinds(schema, app, clerk)
     schemes: dict[str, Any] = schema.get("components", {}).get("securitySchemes", {})

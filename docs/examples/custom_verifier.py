@@ -25,7 +25,9 @@ def create_app(clerk: Clerk) -> FastAPI:
     app = FastAPI(lifespan=clerk.lifespan)
 
     @app.get("/ops")
-    async def ops(key: Annotated[APIKeyAuth, Depends(Auth(accepts="api_key", scopes=["ops"]))]) -> dict[str, str]:
+    async def ops(
+        key: Annotated[APIKeyAuth, Depends(Auth(accepts="api_key", scopes=["ops"]))],
+    ) -> dict[str, str]:
         return {"subject": key.subject}
 
     return app

@@ -35,7 +35,9 @@ if __name__ == "__main__":
     fake = FakeClerk()
     with TestClient(create_app(fake.clerk())) as client:
         client.get("/me", headers={"Authorization": f"Bearer {fake.session_token()}"})
-        client.get("/me", headers={"Authorization": f"Bearer {fake.broken_session_token('expired')}"})
+        client.get(
+            "/me", headers={"Authorization": f"Bearer {fake.broken_session_token('expired')}"}
+        )
     assert decisions[("authenticated", "session_token", None)] == 1
     assert decisions[("rejected", "session_token", "token-expired")] == 1
     print("observability ok")

@@ -21,7 +21,9 @@ admin = APIRouter(prefix="/admin", dependencies=[Depends(Auth(roles=["org:admin"
 
 
 @admin.get("/audit")
-async def audit(user: Annotated[SessionAuth, Depends(Auth(permissions=["org:audit:read"]))]) -> dict[str, Any]:
+async def audit(
+    user: Annotated[SessionAuth, Depends(Auth(permissions=["org:audit:read"]))],
+) -> dict[str, Any]:
     return {"org": user.org_id}
 
 
@@ -35,7 +37,9 @@ async def whoami(auth: AnyAuthDep) -> AuthObject:
 
 @app.get("/reports")
 async def reports(
-    auth: Annotated[Any, Security(Auth(accepts=["session_token", "api_key"]), scopes=["reports:read"])],
+    auth: Annotated[
+        Any, Security(Auth(accepts=["session_token", "api_key"]), scopes=["reports:read"])
+    ],
 ) -> dict[str, str]:
     # Sessions pass scope checks (a user's own session is not scoped); API keys need the scope.
     return {"via": auth.token_type}
@@ -47,7 +51,9 @@ async def sync(caller: M2MDep) -> dict[str, str]:
 
 
 @app.get("/beta")
-async def beta(user: Annotated[SessionAuth, Depends(Auth(features=["o:beta"], reverification="strict"))]) -> dict[str, bool]:
+async def beta(
+    user: Annotated[SessionAuth, Depends(Auth(features=["o:beta"], reverification="strict"))],
+) -> dict[str, bool]:
     return {"beta": True}
 
 
@@ -81,7 +87,12 @@ if __name__ == "__main__":
     member = fake.session_token(org="org_1", role="member", permissions=["org:audit:read"])
     assert status("/admin/audit", boss) == 200
     assert status("/admin/audit", member) == 403
-    assert client.get("/whoami", headers={"Authorization": f"Bearer {fake.m2m_token()}"}).json()["token_type"] == "m2m_token"
+    assert (
+        client.get("/whoami", headers={"Authorization": f"Bearer {fake.m2m_token()}"}).json()[
+            "token_type"
+        ]
+        == "m2m_token"
+    )
     assert status("/reports", fake.session_token()) == 200
     assert status("/reports", fake.api_key(scopes=["reports:read"])) == 200
     assert status("/reports", fake.api_key()) == 403

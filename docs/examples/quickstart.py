@@ -24,7 +24,9 @@ def create_app(clerk: Clerk) -> FastAPI:
         return {"user_id": auth.user_id, "via": auth.token_type}
 
     @app.post("/jobs")
-    async def jobs(caller: Annotated[M2MAuth, Depends(Auth(accepts="m2m_token"))]) -> dict[str, str]:
+    async def jobs(
+        caller: Annotated[M2MAuth, Depends(Auth(accepts="m2m_token"))],
+    ) -> dict[str, str]:
         return {"machine": caller.machine_id}
 
     @app.get("/export")

@@ -125,14 +125,32 @@ def _extra_header_field(case: Case, clerk: Answer, ours: Answer, diffs: list[Dif
     return has_extra and ours.get("error") == "invalid_request" and ours["status"] == "signed-out"
 
 
+def _reads_session_cookie(case: Case) -> bool:
+    """No header token reaches Clerk and `accepts` lets it read the `__session` cookie."""
+    value = _fetch_authorization(case)
+    if value and (value.startswith("Bearer ") or " " not in value):
+        return False
+    accepts = case["accepts"]
+    if accepts is None or accepts in ("session_token", "any", "machine_token"):
+        return True
+    return isinstance(accepts, list) and "session_token" in accepts
+
+
 def _duplicate_session_cookie(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:
-    # Cookie tossing: Clerk takes the first __session; we refuse two different ones.
+    # Cookie tossing: Clerk takes the first __session; we refuse two different ones, whichever
+    # is good, as an invalid request or an invalid token (never by verifying one of them).
     values = {v for k, v in _cookie_pairs(case) if k == "__session"}
-    return len(values) > 1 and ours["status"] == "signed-out"
+    return (
+        len(values) > 1
+        and _reads_session_cookie(case)
+        and ours["status"] == "signed-out"
+        and (ours.get("error") == "invalid_request" or ours["reason"] == "token-invalid")
+    )
 
 
 def _verify_200_inactive(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:
-    # Clerk trusts any 200 from a verify endpoint; we refuse revoked/expired/active:false.
+    # Clerk trusts any 200 from a verify endpoint; we refuse revoked/expired/active:false. Clerk
+    # must have reached the endpoint and accepted the body (or refused it only for its `aud`).
     answer = case.get("fixture", {}).get("verify_answer")
     if not isinstance(answer, dict):
         return False
@@ -141,7 +159,17 @@ def _verify_200_inactive(case: Case, clerk: Answer, ours: Answer, diffs: list[Di
         or answer.get("expired") is True
         or answer.get("active") is False
     )
-    return flagged and ours["status"] == "signed-out"
+    clerk_took_body = clerk["status"] == "signed-in" or (
+        bool(case["config"].get("audience"))
+        and clerk["reason"] == "token-verification-failed"
+        and "aud" not in answer
+    )
+    return (
+        flagged
+        and clerk_took_body
+        and ours["status"] == "signed-out"
+        and ours["tokenType"] == clerk["tokenType"]
+    )
 
 
 def _empty_sub(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:
@@ -150,6 +178,8 @@ def _empty_sub(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bo
         payload is not None
         and payload.get("sub") == ""
         and ours["status"] == "signed-out"
+        and ours["tokenType"] == clerk["tokenType"]
+        and ours["reason"] in ("token-verification-failed", "token-invalid")
         and _refused_later_or_accepted(clerk)
     )
 
@@ -181,7 +211,7 @@ def _machine_token_alias(case: Case, clerk: Answer, ours: Answer, diffs: list[Di
     # "machine_token" is not a token type in Clerk 3.25.0; we keep it as m2m_token's old name.
     accepts = case["accepts"]
     names = [accepts] if isinstance(accepts, str) else list(accepts or [])
-    return "machine_token" in names
+    return "machine_token" in names and ours["tokenType"] in ("m2m_token", None)
 
 
 def _principal_lists(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:

@@ -17,9 +17,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import json
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -29,7 +31,7 @@ from typing import Any
 
 from starlette.requests import Request
 
-from clerk_fastapi import Clerk
+from clerk_fastapi import Clerk, ClerkSettings
 from clerk_fastapi.testing import FakeClerk, FrozenClock, SigningKey
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -574,7 +576,54 @@ class Cases:
         self.header_forms()
         self.methods_and_handshake()
         self.cookies()
+        self.backend_faults()
+        self.machine_secret_keys()
         return self.items
+
+    def backend_faults(self) -> None:
+        jwts = ["s_valid", "o_valid", "m_valid"]
+        opaque = ["oat_valid", "mt_valid", "ak_user"]
+        for backend in [*FAULT_SCENARIOS, "closed"]:
+            names = jwts if backend.startswith("jwks") else opaque
+            if backend == "closed":
+                names = ["s_valid", "o_valid", "m_valid", *opaque]
+            for name in names:
+                kind = self.corpus.tokens[name][1]
+                for accepts in ("any", kind):
+                    self.add(
+                        f"backend {backend} header {name} accepts={accepts!r}",
+                        token_name=name,
+                        headers=self.bearer(name),
+                        accepts=accepts,
+                        config={"backend": backend},
+                    )
+        # A cookie session while the JWKS fails.
+        cookie = f"__session={self.corpus.tokens['s_valid'][0]}; __client_uat={NOW - 30}"
+        for backend in ("jwks_500", "jwks_empty", "closed"):
+            self.add(
+                f"backend {backend} cookie s_valid",
+                token_name="s_valid",
+                headers=[("cookie", cookie)],
+                accepts=None,
+                config={"backend": backend},
+            )
+
+    def machine_secret_keys(self) -> None:
+        for msk in ("good", "wrong"):
+            for name in ("mt_valid", "mt_unknown", "m_valid", "ak_user", "oat_valid", "s_valid"):
+                for accepts in ("m2m_token", "any", ["m2m_token", "api_key"]):
+                    self.add(
+                        f"machine_secret_key={msk} header {name} accepts={accepts!r}",
+                        token_name=name,
+                        headers=self.bearer(name),
+                        accepts=accepts,
+                        config={"machine_secret_key": msk},
+                    )
+            self.add(
+                f"machine_secret_key={msk} no token accepts='m2m_token'",
+                accepts="m2m_token",
+                config={"machine_secret_key": msk},
+            )
 
     def header_matrix(self) -> None:
         for name in self.corpus.tokens:
@@ -950,11 +999,78 @@ class Cases:
 # -- running both sides -------------------------------------------------------------------------
 
 
-def node_client_config(case: dict[str, Any], fake: FakeClerk, cases: Cases) -> dict[str, Any]:
+# Fault scenarios: each runs its own FakeClerk (same pooled signing key and kid, so the same JWKS)
+# with a permanent fault, so both sides meet the same failure in one run.
+FAULT_SCENARIOS: dict[str, tuple[str, ...]] = {
+    "jwks_500": ("jwks",),
+    "jwks_malformed": ("jwks",),
+    "jwks_empty": ("jwks",),
+    "bapi_500": ("m2m_verify", "api_key_verify", "oauth_verify"),
+    "bapi_429": ("m2m_verify", "api_key_verify", "oauth_verify"),
+    "bapi_400": ("m2m_verify", "api_key_verify", "oauth_verify"),
+    "bapi_401": ("m2m_verify", "api_key_verify", "oauth_verify"),
+    "bapi_malformed": ("m2m_verify", "api_key_verify", "oauth_verify"),
+}
+
+
+class Backends:
+    """The main fake, one fake per fault scenario, and a closed port (connection refused)."""
+
+    def __init__(self, fake: FakeClerk, clock: FrozenClock, builder: Cases) -> None:
+        self.main = fake
+        self.builder = builder
+        self.fakes: dict[str, FakeClerk] = {}
+        for name, endpoints in FAULT_SCENARIOS.items():
+            other = FakeClerk(clock=clock)
+            for endpoint in endpoints:
+                if name == "jwks_empty":
+                    other.jwks_override = {"keys": []}
+                elif name.endswith("_malformed"):
+                    other.fail(endpoint, "malformed")  # type: ignore[arg-type]
+                elif name == "bapi_429":
+                    other.fail(endpoint, status=429, retry_after=3)  # type: ignore[arg-type]
+                else:
+                    status = int(name.rsplit("_", 1)[1])
+                    other.fail(endpoint, status=status)  # type: ignore[arg-type]
+            self.fakes[name] = other
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        self.closed_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        sock.close()
+
+    def serve(self, stack: contextlib.ExitStack) -> None:
+        for other in self.fakes.values():
+            stack.enter_context(other.serve())
+
+    def resolve(self, cfg: dict[str, Any]) -> dict[str, Any]:
+        """The concrete settings of a case's configuration, shared by both sides."""
+        backend = cfg.get("backend", "main")
+        fake = self.fakes.get(backend, self.main)
+        secret = fake.secret_key if cfg.get("secret_key") != "wrong" else "sk_test_" + "w" * 40
+        msk = cfg.get("machine_secret_key")
+        return {
+            "api_url": self.closed_url if backend == "closed" else fake.api_url,
+            "secret_key": secret,
+            "publishable_key": (
+                self.builder.live_pk if cfg["publishable_key"] == "live" else self.builder.test_pk
+            ),
+            "jwt_key": {"pem": self.builder.pem, "other_pem": self.builder.other_pem}.get(
+                cfg.get("jwt_key") or ""
+            ),
+            "machine_secret_key": (
+                fake.machine_secret_key if msk == "good" else "ak_" + "w" * 40 if msk else None
+            ),
+        }
+
+
+def node_client_config(case: dict[str, Any], backends: Backends) -> dict[str, Any]:
     cfg = case["config"]
-    secret = fake.secret_key if cfg.get("secret_key") != "wrong" else "sk_test_" + "w" * 40
-    pk = cases.live_pk if cfg["publishable_key"] == "live" else cases.test_pk
-    client: dict[str, Any] = {"secretKey": secret, "publishableKey": pk, "apiUrl": fake.api_url}
+    concrete = backends.resolve(cfg)
+    client: dict[str, Any] = {
+        "secretKey": concrete["secret_key"],
+        "publishableKey": concrete["publishable_key"],
+        "apiUrl": concrete["api_url"],
+    }
     options: dict[str, Any] = {}
     if case["accepts"] is not None:
         options["acceptsToken"] = case["accepts"]
@@ -964,14 +1080,16 @@ def node_client_config(case: dict[str, Any], fake: FakeClerk, cases: Cases) -> d
         options["audience"] = cfg["audience"]
     if cfg.get("issuer"):
         options["issuer"] = cfg["issuer"]
-    if cfg.get("jwt_key"):
-        pem = cases.pem if cfg["jwt_key"] == "pem" else cases.other_pem
-        client["jwtKey"] = pem
-        options["jwtKey"] = pem
+    if concrete["jwt_key"]:
+        client["jwtKey"] = concrete["jwt_key"]
+        options["jwtKey"] = concrete["jwt_key"]
+    if concrete["machine_secret_key"]:
+        client["machineSecretKey"] = concrete["machine_secret_key"]
+        options["machineSecretKey"] = concrete["machine_secret_key"]
     return {"client": client, "options": options}
 
 
-def run_node(cases: list[dict[str, Any]], fake: FakeClerk, builder: Cases) -> list[dict[str, Any]]:
+def run_node(cases: list[dict[str, Any]], backends: Backends) -> list[dict[str, Any]]:
     node = shutil.which("node")
     if node is None:
         raise SystemExit("node is not installed: install Node.js >= 20 (apt-get install nodejs)")
@@ -982,7 +1100,7 @@ def run_node(cases: list[dict[str, Any]], fake: FakeClerk, builder: Cases) -> li
                 "id": case["id"],
                 "now": case["now"] * 1000,
                 "request": case["request"],
-                **node_client_config(case, fake, builder),
+                **node_client_config(case, backends),
             }
         )
     proc = subprocess.run(  # noqa: S603 (fixed argv)
@@ -1033,7 +1151,7 @@ def principal_fields(principal: Any, token_type: str | None) -> dict[str, Any] |
 
 
 async def run_python(
-    cases: list[dict[str, Any]], fake: FakeClerk, builder: Cases, clock: FrozenClock
+    cases: list[dict[str, Any]], backends: Backends, clock: FrozenClock
 ) -> list[dict[str, Any]]:
     clerks: dict[str, Clerk] = {}
     results = []
@@ -1045,22 +1163,24 @@ async def run_python(
             result: dict[str, Any]
             try:
                 if key not in clerks:
-                    overrides: dict[str, Any] = {"session_cookie": True}
-                    overrides["publishable_key"] = (
-                        builder.live_pk if cfg["publishable_key"] == "live" else builder.test_pk
-                    )
-                    if cfg.get("secret_key") == "wrong":
-                        overrides["secret_key"] = "sk_test_" + "w" * 40
+                    concrete = backends.resolve(cfg)
+                    settings: dict[str, Any] = {
+                        "session_cookie": True,
+                        "api_url": concrete["api_url"],
+                        "secret_key": concrete["secret_key"],
+                        "publishable_key": concrete["publishable_key"],
+                    }
                     for name in ("authorized_parties", "audience", "issuer"):
                         if cfg.get(name):
-                            overrides[name] = cfg[name]
-                    if cfg.get("jwt_key"):
-                        overrides["jwt_key"] = (
-                            builder.pem if cfg["jwt_key"] == "pem" else builder.other_pem
-                        )
-                    clerks[key] = Clerk(fake.settings(**overrides), clock=clock)
+                            settings[name] = cfg[name]
+                    for name in ("jwt_key", "machine_secret_key"):
+                        if concrete[name]:
+                            settings[name] = concrete[name]
+                    clerks[key] = Clerk(ClerkSettings(**settings), clock=clock)
                 clerk = clerks[key]
-                clerk.clear_caches()
+                # Drop this case's cached results; the JWKS stays cached, as in Clerk's SDK.
+                for token in case["tokens"]:
+                    clerk.forget_token(token)
                 accepts = "session_token" if case["accepts"] is None else case["accepts"]
                 state = await clerk.authenticate_request(
                     starlette_request(case["request"]), accepts
@@ -1180,17 +1300,20 @@ def main() -> int:
 
     clock = FrozenClock(NOW)
     fake = FakeClerk(clock=clock)
-    with fake.serve():
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(fake.serve())
         corpus = Corpus(fake)
         builder = Cases(fake, corpus)
+        backends = Backends(fake, clock, builder)
+        backends.serve(stack)
         cases = builder.build()
         if args.filter:
             cases = [c for c in cases if args.filter in c["desc"]]
         node_started = time.monotonic()
-        clerk_raw = run_node(cases, fake, builder)
+        clerk_raw = run_node(cases, backends)
         node_seconds = time.monotonic() - node_started
         py_started = time.monotonic()
-        ours_all = asyncio.run(run_python(cases, fake, builder, clock))
+        ours_all = asyncio.run(run_python(cases, backends, clock))
         py_seconds = time.monotonic() - py_started
 
     agree = differ = documented = 0

@@ -8,8 +8,12 @@
 //   {id, status, reason, message, tokenType, isAuthenticated, auth, authPending, toAuthError,
 //    error, fetches}
 // Clerk's time is frozen per case (Date.now and `new Date()`), and every fetch to a host that is
-// not loopback throws: the only Clerk this runner talks to is the local fake.
+// not loopback throws: the only Clerk this runner talks to is the local fake. Results come back
+// in input order.
 
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+const CONCURRENCY = 8;
 const RealDate = Date;
 let frozenNow = RealDate.now();
 
@@ -35,14 +39,16 @@ for (const name of ['log', 'info', 'warn', 'debug']) {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 const realFetch = globalThis.fetch;
-let fetchLog = [];
+// Each case's fetches are logged in its own async context (cases run a few at a time).
+const fetchLogs = new AsyncLocalStorage();
 globalThis.fetch = async (input, init) => {
   const url = new URL(typeof input === 'string' || input instanceof URL ? input : input.url);
+  const log = fetchLogs.getStore() ?? [];
   if (!LOOPBACK.has(url.hostname)) {
-    fetchLog.push(`BLOCKED ${url.host}${url.pathname}`);
+    log.push(`BLOCKED ${url.host}${url.pathname}`);
     throw new TypeError(`parity runner: network access to ${url.host} is not allowed`);
   }
-  fetchLog.push(`${(init && init.method) || 'GET'} ${url.pathname}`);
+  log.push(`${(init && init.method) || 'GET'} ${url.pathname}`);
   return realFetch(input, init);
 };
 
@@ -79,9 +85,7 @@ function describeError(err) {
   return `${err.name || 'Error'}: ${err.message || String(err)}`.slice(0, 300);
 }
 
-async function runCase(c) {
-  frozenNow = c.now;
-  fetchLog = [];
+async function runCase(c, fetchLog) {
   const result = { id: c.id };
   try {
     const client = createClerkClient({
@@ -122,10 +126,23 @@ async function runCase(c) {
   return result;
 }
 
+// Cases run CONCURRENCY at a time; only cases frozen at the same instant run together.
 const cases = JSON.parse(await readStdin());
-const results = [];
-for (const c of cases) {
-  results.push(await runCase(c));
+const results = new Array(cases.length);
+let next = 0;
+while (next < cases.length) {
+  frozenNow = cases[next].now;
+  const batch = [];
+  while (next < cases.length && batch.length < CONCURRENCY && cases[next].now === frozenNow) {
+    const index = next++;
+    const log = [];
+    batch.push(
+      fetchLogs.run(log, () => runCase(cases[index], log)).then((r) => {
+        results[index] = r;
+      }),
+    );
+  }
+  await Promise.all(batch);
 }
 process.stdout.write(JSON.stringify(results));
 process.stdout.write('\n');

@@ -20,6 +20,7 @@ import base64
 import contextlib
 import hashlib
 import json
+import re
 import shutil
 import socket
 import subprocess
@@ -1264,18 +1265,14 @@ def normalise(value: Any) -> Any:
     return value
 
 
-def redact(value: Any, tokens: list[str]) -> Any:
+def redact(value: Any, hidden: re.Pattern[str]) -> Any:
+    """Every token and key in ``value`` replaced by its fingerprint."""
     if isinstance(value, str):
-        for token in tokens:
-            if token and token in value:
-                value = value.replace(token, f"<token {fingerprint(token)}>")
-        return value
-    if isinstance(value, list):
-        return [redact(v, tokens) for v in value]
-    if isinstance(value, tuple):
-        return [redact(v, tokens) for v in value]
+        return hidden.sub(lambda m: f"<token {fingerprint(m.group(0))}>", value)
+    if isinstance(value, list | tuple):
+        return [redact(v, hidden) for v in value]
     if isinstance(value, dict):
-        return {k: redact(v, tokens) for k, v in value.items()}
+        return {k: redact(v, hidden) for k, v in value.items()}
     return value
 
 
@@ -1317,6 +1314,14 @@ def main() -> int:
         py_seconds = time.monotonic() - py_started
 
     agree = differ = documented = 0
+    secrets = {fake.secret_key, fake.machine_secret_key}
+    secrets.update(t for t, _, _ in corpus.tokens.values())
+    secrets.update(t for case in cases for t in case["tokens"])
+    for other in backends.fakes.values():
+        secrets.update((other.secret_key, other.machine_secret_key))
+    # Longest first, so a token that contains another one is replaced whole.
+    ordered = sorted((t for t in secrets if len(t) >= 8), key=len, reverse=True)
+    hidden = re.compile("|".join(re.escape(t) for t in ordered))
     undocumented_kinds: Counter[str] = Counter()
     rule_hits: Counter[str] = Counter()
     records = []
@@ -1326,6 +1331,7 @@ def main() -> int:
         diffs = compare(clerk, ours)
         rules = matching_rules(case, clerk, ours, diffs) if diffs else []
         tokens = case["tokens"]
+        primary = case["fixture"].get("token") or (tokens[-1] if tokens else None)
         if not diffs:
             agree += 1
             verdict = "agree"
@@ -1339,15 +1345,15 @@ def main() -> int:
                 verdict = "undocumented"
                 undocumented_kinds[f"{describe(clerk)} vs {describe(ours)}"] += 1
         if verdict == "undocumented" or (verdict == "documented" and args.show_documented):
-            fp = fingerprint(tokens[-1]) if tokens else "-"
+            fp = fingerprint(primary) if primary else "-"
             what = "; ".join(
-                f"{d['field']}: {compact(redact(d['clerk'], tokens), 60)} vs "
-                f"{compact(redact(d['ours'], tokens), 60)}"
+                f"{d['field']}: {compact(redact(d['clerk'], hidden), 60)} vs "
+                f"{compact(redact(d['ours'], hidden), 60)}"
                 for d in diffs
             )
             tag = f" [{','.join(rules)}]" if rules else ""
             lines.append(
-                f"{case['id']} {redact(case['desc'], tokens)} (token {fp}){tag}\n"
+                f"{case['id']} {redact(case['desc'], hidden)} (token {fp}){tag}\n"
                 f"    clerk {describe(clerk)}  ours {describe(ours)}  | {what}"
             )
         records.append(
@@ -1365,7 +1371,7 @@ def main() -> int:
                     "ours": ours,
                     "diffs": diffs,
                 },
-                [*tokens, fake.secret_key, fake.machine_secret_key],
+                hidden,
             )
         )
     for line in lines:

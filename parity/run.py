@@ -520,6 +520,9 @@ class Corpus:
         self.add("x_padded_b64", token.replace(".", "=.", 1), "session_token")
         self.add("x_sk_secret", "sk_test_" + "c" * 40, "session_token")
         self.add("x_unknown_prefix", "pat_" + "d" * 32, "session_token")
+        # Longer than clerk-fastapi's max_token_length (16 KiB), otherwise a valid session token.
+        big = self.session_payload(padding="p" * 20_000)
+        self.add("x_huge_session", self.sign(big, {"cat": CAT_SESSION}), "session_token")
 
 
 # -- cases --------------------------------------------------------------------------------------
@@ -546,6 +549,7 @@ class Cases:
         method: str = "GET",
         config: dict[str, Any] | None = None,
         fixture: dict[str, Any] | None = None,
+        url: str = URL,
     ) -> None:
         cfg = {"publishable_key": "live", **(config or {})}
         fix = dict(fixture or {})
@@ -562,7 +566,7 @@ class Cases:
                 "now": NOW,
                 "accepts": accepts,
                 "config": cfg,
-                "request": {"method": method, "url": URL, "headers": all_headers},
+                "request": {"method": method, "url": url, "headers": all_headers},
                 "fixture": fix,
                 "tokens": tokens,
             }
@@ -579,7 +583,71 @@ class Cases:
         self.cookies()
         self.backend_faults()
         self.machine_secret_keys()
+        self.cookie_config_variants()
+        self.query_parameters()
         return self.items
+
+    def cookie_config_variants(self) -> None:
+        t = self.corpus.tokens
+        configs: list[tuple[str, dict[str, Any]]] = [
+            ("authorized_parties=[app]", {"authorized_parties": [APP_ORIGIN]}),
+            ("authorized_parties=[other]", {"authorized_parties": ["https://other.test"]}),
+            ("audience", {"audience": [AUDIENCE]}),
+            ("issuer=fake", {"issuer": self.fake.issuer}),
+            ("issuer=other", {"issuer": OTHER_ISSUER}),
+            ("jwt_key=pem", {"jwt_key": "pem"}),
+            ("jwt_key=other-pem", {"jwt_key": "other_pem"}),
+            ("secret_key=wrong", {"secret_key": "wrong"}),
+        ]
+        names = [
+            "s_valid",
+            "s_azp_missing",
+            "s_azp_foreign",
+            "s_aud_match",
+            "s_aud_other",
+            "s_iss_missing",
+            "s_expired",
+            "s_kid_unknown",
+        ]
+        for label, config in configs:
+            for name in names:
+                cookie = f"__session={t[name][0]}; __client_uat={NOW - 30}"
+                for accepts in (None, "any"):
+                    self.add(
+                        f"cookie {name} + uat {label} accepts={accepts!r}",
+                        token_name=name,
+                        headers=[("cookie", cookie)],
+                        accepts=accepts,
+                        config=config,
+                    )
+
+    def query_parameters(self) -> None:
+        t = self.corpus.tokens
+        cookie = f"__session={t['s_valid'][0]}; __client_uat={NOW - 30}"
+        for label, query, config in (
+            ("token in query, no header", f"?__session={t['s_valid'][0]}", {}),
+            (
+                "__clerk_db_jwt in query (dev)",
+                "?__clerk_db_jwt=dvb_parity",
+                {"publishable_key": "test"},
+            ),
+            ("__clerk_synced=true", "?__clerk_synced=true", {}),
+            (
+                "__clerk_redirect_url (dev)",
+                "?__clerk_redirect_url=https%3A%2F%2Fapp.test%2F",
+                {"publishable_key": "test"},
+            ),
+        ):
+            for headers in ([], [("cookie", cookie)]):
+                carrier = "cookie" if headers else "no cookie"
+                self.add(
+                    f"query {label}, {carrier}",
+                    token_name="s_valid",
+                    headers=headers,
+                    accepts=None,
+                    config=config,
+                    url=URL + query,
+                )
 
     def backend_faults(self) -> None:
         jwts = ["s_valid", "o_valid", "m_valid"]
@@ -841,6 +909,19 @@ class Cases:
             ),
             ("empty __session + uat", f"__session=; __client_uat={uat_ok}", None),
         ]
+        uat_old = str(NOW - 200)  # before every token's iat: the cookie checks pass
+        for name in (
+            "s_expired",
+            "s_expired_in_skew",
+            "s_nbf_future",
+            "s_iat_future",
+            "s_bad_signature_key",
+            "s_kid_unknown",
+            "s_alg_rs384",
+            "s_azp_missing",
+        ):
+            cookie = f"__session={t[name][0]}; __client_uat={uat_old}"
+            plain.append((f"__session={name} + older uat", cookie, name))
         for name in (
             "s_pending",
             "s_valid_v1",

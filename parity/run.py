@@ -221,6 +221,13 @@ class Corpus:
         s("s_nbf_in_skew", nbf=NOW + 3)
         s("s_iat_future", iat=NOW + 120, nbf=None)
         s("s_iat_in_skew", iat=NOW + 3, nbf=None)
+        # Clock-skew boundaries (5 s): expired when exp <= now - 5; early when nbf/iat > now + 5.
+        s("s_exp_skew_edge", exp=NOW - 5, iat=NOW - 65, nbf=NOW - 70)
+        s("s_exp_skew_inside", exp=NOW - 4, iat=NOW - 64, nbf=NOW - 70)
+        s("s_nbf_skew_edge", nbf=NOW + 5)
+        s("s_nbf_skew_outside", nbf=NOW + 6)
+        s("s_iat_skew_edge", iat=NOW + 5, nbf=None)
+        s("s_iat_skew_outside", iat=NOW + 6, nbf=None)
         s("s_exp_missing", exp=None)
         s("s_exp_string", exp=str(NOW + 60))
         s("s_exp_float", exp=NOW + 60.5)
@@ -334,6 +341,8 @@ class Corpus:
         o("o_sub_missing", sub=None)
         o("o_sub_empty", sub="")
         o("o_exp_missing", exp=None)
+        o("o_exp_skew_edge", exp=NOW - 5, iat=NOW - 65, nbf=NOW - 70)
+        o("o_exp_skew_inside", exp=NOW - 4, iat=NOW - 64, nbf=NOW - 70)
 
     # OAuth opaque
     def opaque(
@@ -434,6 +443,8 @@ class Corpus:
         m("m_azp_foreign", azp="https://evil.test")
         m("m_iss_other", iss=OTHER_ISSUER)
         m("m_exp_missing", exp=None)
+        m("m_exp_skew_edge", exp=NOW - 5, iat=NOW - 65, nbf=NOW - 70)
+        m("m_nbf_skew_outside", nbf=NOW + 6)
         m("m_sub_bare_prefix", sub="mch_")
 
     def m2m_resource(self, **over: Any) -> dict[str, Any]:

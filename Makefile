@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck imports pytest docs bench fuzz soak clean redis-server
+.PHONY: demo test lint typecheck imports pytest docs bench fuzz soak clean redis-server parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,8 +22,8 @@ demo: $(STAMP_RUN)
 	$(BIN)/python -m example_app
 
 lint: $(STAMP_DEV)
-	$(BIN)/ruff check clerk_fastapi tests example_app $(wildcard bench)
-	$(BIN)/ruff format --check clerk_fastapi tests example_app $(wildcard bench)
+	$(BIN)/ruff check clerk_fastapi tests example_app $(wildcard bench) $(wildcard parity/*.py)
+	$(BIN)/ruff format --check clerk_fastapi tests example_app $(wildcard bench) $(wildcard parity/*.py)
 
 typecheck: $(STAMP_DEV)
 	$(BIN)/mypy --strict clerk_fastapi
@@ -55,5 +55,22 @@ fuzz: $(STAMP_DEV)
 soak: $(STAMP_DEV)
 	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py
 
+# Differential parity with @clerk/backend 3.25.0 (parity/): needs Node.js >= 20 and npm.
+PARITY_LOCK := parity/package-lock.json
+PARITY_STAMP := parity/node_modules/.installed-lock
+
+parity-node:
+	@command -v node >/dev/null 2>&1 || { echo "make parity: node is missing. Install Node.js >= 20 \
+	(e.g. apt-get install nodejs npm, or https://nodejs.org) and run it again." >&2; exit 1; }
+	@command -v npm >/dev/null 2>&1 || { echo "make parity: npm is missing. Install npm \
+	(e.g. apt-get install npm, or https://nodejs.org) and run it again." >&2; exit 1; }
+
+$(PARITY_STAMP): $(PARITY_LOCK) | parity-node
+	npm ci --prefix parity --no-audit --no-fund
+	touch $@
+
+parity: $(STAMP_DEV) parity-node $(PARITY_STAMP)
+	$(BIN)/python parity/run.py
+
 clean:
-	rm -rf $(VENV) site dist build
+	rm -rf $(VENV) site dist build parity/node_modules

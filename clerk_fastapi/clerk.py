@@ -61,8 +61,9 @@ class Clerk:
         self.jwks = JWKSStore(settings, self.http, clock)
         self.registry = KindRegistry()
         self.store: VerificationStore = make_store(
-            settings, clock, lambda: self.registry.principal_models
+            settings, clock, lambda: self.registry.principal_models, self.jwks.trusts
         )
+        self.jwks.on_withdrawn = self.store.forget_kids
         ctx = KindContext(settings, clock, self.jwks.get_key, self.store)
 
         # One verifier per kind; the Backend API clients verify through the same ones.

@@ -42,6 +42,14 @@ class JWKSStore:
         self._cooldown_from = -math.inf
         self._failed_at = -math.inf
         self._flight: SingleFlight[None] = SingleFlight()
+        # Told which kids a refresh withdrew (the result cache stops serving their results).
+        self.on_withdrawn: Callable[[set[str]], None] | None = None
+
+    def trusts(self, kid: str) -> bool | None:
+        """Whether ``kid`` is among the keys this instance trusts; ``None`` before any fetch."""
+        if self._fetched_at is None:
+            return None
+        return kid in self._keys
 
     @property
     def networkless(self) -> bool:
@@ -154,6 +162,10 @@ class JWKSStore:
                 Reason.JWK_REMOTE_INVALID,
                 "The JWKS endpoint did not contain any usable signing keys.",
             )
-        # Replace rather than merge (Clerk merges): a key Clerk withdrew stops verifying at once.
+        # Replace rather than merge (Clerk merges): a key Clerk withdrew stops verifying at once,
+        # and results verified with it stop being served.
+        withdrawn = set(self._keys) - set(keys)
         self._keys = keys
         self._fetched_at = self._clock()
+        if withdrawn and self.on_withdrawn is not None:
+            self.on_withdrawn(withdrawn)

@@ -113,3 +113,7 @@ class Verified:
 
     principal: BaseModel
     cache_until: float | None = None
+    # Whether Clerk's Backend API vouched for it (an opaque token) rather than a signature, and
+    # the signing key's ``kid`` (a result stops being served when its key leaves the JWKS).
+    opaque: bool = False
+    kid: str | None = None

@@ -115,6 +115,13 @@ class ClerkSettings(BaseSettings):
     cache_url: str | None = Field(
         None, description="redis://... to share verification caches across workers and hosts."
     )
+    cache_secret: SecretStr | None = Field(
+        None,
+        description=(
+            "Secret that seals the shared cache when there is no secret key "
+            "(required with `CLERK_CACHE_URL` and only `CLERK_JWT_KEY`)."
+        ),
+    )
     cache_timeout: float = Field(
         0.25, gt=0, le=5, description="Deadline (s) for one shared-cache operation."
     )
@@ -149,6 +156,13 @@ class ClerkSettings(BaseSettings):
             return None
         return value
 
+    @field_validator("cache_secret")
+    @classmethod
+    def _check_cache_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value().strip()) < 32:
+            raise ValueError("CLERK_CACHE_SECRET must be at least 32 random characters")
+        return value
+
     @field_validator("jwt_key")
     @classmethod
     def _check_pem(cls, value: SecretStr | None) -> SecretStr | None:
@@ -173,6 +187,15 @@ class ClerkSettings(BaseSettings):
         return value.rstrip("/")
 
     @model_validator(mode="after")
+    def _shared_cache_needs_a_secret(self) -> ClerkSettings:
+        if self.cache_url and self.secret_key is None and self.cache_secret is None:
+            raise ValueError(
+                "CLERK_CACHE_URL needs a secret to seal the shared cache: set CLERK_SECRET_KEY, "
+                "or CLERK_CACHE_SECRET (32+ random characters, the same on every instance)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _warn_plain_http(self) -> ClerkSettings:
         parts = urlsplit(self.api_url)
         if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
@@ -190,6 +213,12 @@ class ClerkSettings(BaseSettings):
 
     def secret(self) -> str | None:
         return self.secret_key.get_secret_value() if self.secret_key else None
+
+    def shared_cache_secret(self) -> str | None:
+        """What seals the shared cache: ``cache_secret``, else the secret key; never public."""
+        if self.cache_secret is not None:
+            return self.cache_secret.get_secret_value()
+        return self.secret()
 
     def machine_secret(self) -> str | None:
         """The key for M2M Backend API calls: the machine secret key, else the secret key."""

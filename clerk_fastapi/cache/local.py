@@ -92,6 +92,14 @@ class LocalStore:
         self._results.pop(digest, None)
         self._negative.pop(digest, None)
 
+    def forget_kids(self, kids: set[str]) -> None:
+        """Drop every result verified with one of these keys (they left the JWKS)."""
+        for digest in [d for d, v in self._results.items() if v.kid in kids]:
+            del self._results[digest]
+
+    def clear_results(self) -> None:
+        self._results.clear()
+
     def clear(self) -> None:
         self._results.clear()
         self._negative.clear()

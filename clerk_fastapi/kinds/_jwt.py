@@ -31,6 +31,11 @@ def parsed(credential: Credential) -> CompactJWS:
     return credential.jws if credential.jws is not None else parse_compact(credential.token)
 
 
+def kid_of(jws: CompactJWS) -> str | None:
+    kid = jws.header.get("kid")
+    return kid if isinstance(kid, str) else None
+
+
 def cache_until(exp: float | int, now: float) -> float:
     limit = now + MAX_RESULT_CACHE_SECONDS
     return float(exp) if exp < limit else limit

@@ -69,7 +69,9 @@ class APIKeyVerifier:
         async def fetch() -> Verified:
             resource = await self.resource(credential.token)
             return Verified(
-                principal_from_resource(resource), self._policy.cache_until(resource.expiration)
+                principal_from_resource(resource),
+                self._policy.cache_until(resource.expiration),
+                opaque=True,
             )
 
         return await self._policy.verify(credential, fetch, "API key")

@@ -138,13 +138,17 @@ class OAuthVerifier:
         if credential.jws is not None:
             resource, exp = await self._verify_jwt(credential.jws)
             return Verified(
-                principal_from_resource(resource), _jwt.cache_until(exp, self._ctx.clock())
+                principal_from_resource(resource),
+                _jwt.cache_until(exp, self._ctx.clock()),
+                kid=_jwt.kid_of(credential.jws),
             )
 
         async def fetch() -> Verified:
             resource = await self._fetch(credential.token)
             return Verified(
-                principal_from_resource(resource), self._policy.cache_until(resource.expiration)
+                principal_from_resource(resource),
+                self._policy.cache_until(resource.expiration),
+                opaque=True,
             )
 
         return await self._policy.verify(credential, fetch, "OAuth token")

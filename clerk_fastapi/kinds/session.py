@@ -14,7 +14,7 @@ from clerk_fastapi.authorization import split_by_scope
 from clerk_fastapi.errors import Reason, TokenVerificationError
 from clerk_fastapi.jose import claims as jwt_claims
 from clerk_fastapi.jose.verify import KeyResolver, verify_signature
-from clerk_fastapi.kinds._jwt import SESSION_CATEGORIES, cache_until, parsed
+from clerk_fastapi.kinds._jwt import SESSION_CATEGORIES, cache_until, kid_of, parsed
 from clerk_fastapi.kinds.base import Credential, TokenKind
 from clerk_fastapi.principals import SessionAuth, Verified
 from clerk_fastapi.settings import ClerkSettings
@@ -133,4 +133,4 @@ class SessionVerifier:
         jwt_claims.check_audience(payload, settings.audience)
         jwt_claims.check_authorized_party(payload, settings.authorized_parties)
         exp = jwt_claims.check_times(payload, now, settings.clock_skew)
-        return Verified(session_auth_from_claims(payload), cache_until(exp, now))
+        return Verified(session_auth_from_claims(payload), cache_until(exp, now), kid=kid_of(jws))

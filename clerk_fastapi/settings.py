@@ -104,7 +104,10 @@ class ClerkSettings(BaseSettings):
     startup_timeout: float = Field(2.0, gt=0, description="Deadline for the JWKS warm-up.")
     session_cookie: bool = Field(False, description="Also read session tokens from `__session`.")
     treat_pending_as_signed_out: bool = Field(True, description="`sts: pending` is signed out.")
-    session_cache_size: int = Field(10_000, ge=0, description="Verified-JWT result cache entries.")
+    session_cache_size: int = Field(10_000, ge=0, description="Verified-result cache entries.")
+    result_cache_max_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Bytes the verified-result cache may hold."
+    )
     machine_token_cache_ttl: float = Field(
         0.0, ge=0, description="Seconds to cache valid opaque-token results (0: off)."
     )

@@ -43,29 +43,40 @@ class BackendHTTP:
     ) -> None:
         self._settings = settings
         self._transport = transport
-        self._client: httpx.AsyncClient | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Loading the CA bundle is most of the cost of a client (tens of ms, seconds on a busy
+        # machine): do it now, at construction, never inside the event loop on a request.
+        self._ssl_context = httpx.create_ssl_context() if transport is None else None
+        self._client: httpx.AsyncClient | None = self._new_client()
+
+    def _new_client(self) -> httpx.AsyncClient:
+        timeout = httpx.Timeout(
+            self._settings.http_timeout, connect=self._settings.http_connect_timeout
+        )
+        return httpx.AsyncClient(
+            base_url=self._settings.api_url,
+            timeout=timeout,
+            follow_redirects=False,
+            transport=self._transport,
+            verify=self._ssl_context if self._ssl_context is not None else True,
+            headers={"User-Agent": USER_AGENT, "Clerk-API-Version": CLERK_API_VERSION},
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            trust_env=False,
+        )
 
     def client(self) -> httpx.AsyncClient:
         loop = asyncio.get_running_loop()
-        if self._client is None or self._loop is not loop or self._client.is_closed:
-            timeout = httpx.Timeout(
-                self._settings.http_timeout, connect=self._settings.http_connect_timeout
-            )
-            self._client = httpx.AsyncClient(
-                base_url=self._settings.api_url,
-                timeout=timeout,
-                follow_redirects=False,
-                transport=self._transport,
-                headers={"User-Agent": USER_AGENT, "Clerk-API-Version": CLERK_API_VERSION},
-                limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-                trust_env=False,
-            )
-            self._loop = loop
+        if self._client is None or self._client.is_closed:
+            self._client, self._loop = self._new_client(), loop
+        elif self._loop is None:
+            self._loop = loop  # the client built at construction joins the first loop
+        elif self._loop is not loop:
+            self._client, self._loop = self._new_client(), loop
         return self._client
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
+        client: httpx.AsyncClient | None = self._client
+        self._client = None
         if client is not None and not client.is_closed:
             with contextlib.suppress(RuntimeError):  # created in another, now closed, loop
                 await client.aclose()

@@ -1,4 +1,4 @@
-"""In-process caches (cachetools): the default, and the near tier of every other backend."""
+"""In-process caches: the default, and the near tier of every other backend."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 from cachetools import TTLCache
 
+from clerk_fastapi.cache.results import ResultCache
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.singleflight import SingleFlight
@@ -16,10 +17,9 @@ class LocalStore:
     def __init__(self, settings: ClerkSettings, clock: Callable[[], float]) -> None:
         self.settings = settings
         self.clock = clock
-        # Verified results: a plain dict, expiry checked on read. This is the hot path (a token
-        # seen before); cachetools' TLRUCache cost a third of it. Bounded by _evict().
-        self._results: dict[bytes, Verified] = {}
-        self._max_results = max(settings.session_cache_size, 1)
+        self.results = ResultCache(
+            settings.session_cache_size, settings.result_cache_max_bytes, clock
+        )
         self._negative: TTLCache[bytes, bool] = TTLCache(
             maxsize=max(settings.machine_cache_size, 1),
             ttl=max(settings.negative_cache_ttl, 0.001),
@@ -30,32 +30,13 @@ class LocalStore:
         self._window_count = 0
 
     def peek(self, digest: bytes) -> Verified | None:
-        verified = self._results.get(digest)
-        if verified is None:
-            return None
-        if verified.cache_until is not None and verified.cache_until > self.clock():
-            return verified
-        self._results.pop(digest, None)  # expired: never served past the token's expiry
-        return None
+        return self.results.get(digest)
 
     async def get_verified(self, digest: bytes) -> Verified | None:
-        return self.peek(digest)
+        return self.results.get(digest)
 
     def _put_local(self, digest: bytes, verified: Verified) -> None:
-        if verified.cache_until is not None and verified.cache_until > self.clock():
-            if len(self._results) >= self._max_results:
-                self._evict()
-            self._results[digest] = verified
-
-    def _evict(self) -> None:
-        """Drop expired entries; if still full, the oldest quarter (insertion order)."""
-        now = self.clock()
-        expired = [k for k, v in self._results.items() if not (v.cache_until or 0) > now]
-        for key in expired:
-            del self._results[key]
-        if len(self._results) >= self._max_results:
-            for key in list(self._results)[: max(1, self._max_results // 4)]:
-                del self._results[key]
+        self.results.put(digest, verified)
 
     async def put_verified(self, digest: bytes, verified: Verified) -> None:
         self._put_local(digest, verified)
@@ -89,19 +70,18 @@ class LocalStore:
         return None
 
     def forget(self, digest: bytes) -> None:
-        self._results.pop(digest, None)
+        self.results.pop(digest)
         self._negative.pop(digest, None)
 
     def forget_kids(self, kids: set[str]) -> None:
         """Drop every result verified with one of these keys (they left the JWKS)."""
-        for digest in [d for d, v in self._results.items() if v.kid in kids]:
-            del self._results[digest]
+        self.results.forget_kids(kids)
 
     def clear_results(self) -> None:
-        self._results.clear()
+        self.results.clear()
 
     def clear(self) -> None:
-        self._results.clear()
+        self.results.clear()
         self._negative.clear()
         self._flight.clear()
 

@@ -4,13 +4,19 @@ issue 20 item 4): over HTTP through a real FastAPI app, or through the public AP
 from __future__ import annotations
 
 import json
-from typing import Any
+import logging
+import secrets
+from collections import Counter
+from typing import Annotated, Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, WebSocket
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+from starlette.websockets import WebSocketDisconnect
 
-from clerk_fastapi import Clerk, SessionAuth, SessionDep
+from clerk_fastapi import APIKeyAuth, Auth, Clerk, ClerkSettings, SessionAuth, SessionDep
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -81,7 +87,9 @@ async def test_deep_header_and_oversized_payload_are_refused(fake: FakeClerk) ->
 # -- item 14: Backend API ids are checked before any request ------------------------------------
 
 
-@pytest.mark.parametrize("bad", ["ak_\x00x", "ak_x\r\nHost: evil", "ak_../x", "", "ak_é", "a" * 129])
+@pytest.mark.parametrize(
+    "bad", ["ak_\x00x", "ak_x\r\nHost: evil", "ak_../x", "", "ak_é", "a" * 129]
+)
 async def test_backend_api_ids_are_checked_before_any_request(fake: FakeClerk, bad: str) -> None:
     clerk = fake.clerk()
     with pytest.raises(ValueError, match="not a valid Clerk id") as caught:
@@ -91,3 +99,246 @@ async def test_backend_api_ids_are_checked_before_any_request(fake: FakeClerk, b
     assert bad not in str(caught.value) or not bad
     assert fake.requests == []
     await clerk.aclose()
+
+
+# -- item 7: strangers cannot spend the Backend API quota ---------------------------------------
+
+ATTACKER = ("203.0.113.7", 5000)
+VICTIM = ("198.51.100.9", 6000)
+
+
+def api_key_app(clerk: Clerk) -> FastAPI:
+    app = FastAPI()
+    clerk.install(app)
+
+    @app.get("/k")
+    async def k(auth: Annotated[APIKeyAuth, Depends(Auth(accepts="api_key"))]) -> dict[str, str]:
+        return {"subject": auth.subject}
+
+    return app
+
+
+def random_api_key() -> str:
+    return "ak_" + secrets.token_urlsafe(30).replace("-", "a").replace("_", "b")
+
+
+async def flood(app: FastAPI, count: int, client: tuple[str, int], **headers: str) -> Counter[int]:
+    statuses: Counter[int] = Counter()
+    async with client_for(app, client) as http:
+        for _ in range(count):
+            answer = await http.get("/k", headers={**bearer(random_api_key()), **headers})
+            statuses[answer.status_code] += 1
+            if answer.status_code == 503:
+                assert int(answer.headers["retry-after"]) >= 1
+    return statuses
+
+
+async def test_one_client_cannot_spend_the_quota_or_starve_others(fake: FakeClerk) -> None:
+    app = api_key_app(fake.clerk(bapi_rate_limit=30, client_token_budget=10))
+    statuses = await flood(app, 200, ATTACKER)
+    assert fake.hits["api_key_verify"] == 10  # 200 random keys cost 10 calls, not 200
+    assert statuses == Counter({401: 10, 503: 190})
+    async with client_for(app, VICTIM) as http:
+        answer = await http.get("/k", headers=bearer(fake.api_key(subject="user_victim")))
+    assert answer.status_code == 200, answer.text
+
+
+async def test_without_a_budget_the_flood_starves_others(fake: FakeClerk) -> None:
+    # The attack the budget stops (so the test above can fail): the guard alone is spent.
+    app = api_key_app(fake.clerk(bapi_rate_limit=30, client_token_budget=0, rate_reserve=0))
+    await flood(app, 200, ATTACKER)
+    async with client_for(app, VICTIM) as http:
+        answer = await http.get("/k", headers=bearer(fake.api_key(subject="user_victim")))
+    assert answer.status_code == 503
+
+
+async def test_a_distributed_flood_leaves_the_reserve_to_known_tokens(fake: FakeClerk) -> None:
+    app = api_key_app(fake.clerk(bapi_rate_limit=10, rate_reserve=0.2, client_token_budget=5))
+    known = fake.api_key(subject="user_known")
+    async with client_for(app, VICTIM) as http:
+        assert (await http.get("/k", headers=bearer(known))).status_code == 200
+    for index in range(20):  # twenty addresses, one never-seen token each
+        await flood(app, 1, (f"192.0.2.{index + 1}", 7000))
+    assert fake.hits["api_key_verify"] == 8  # never-seen tokens get 10 - 20% of the guard
+    async with client_for(app, VICTIM) as http:
+        assert (await http.get("/k", headers=bearer(known))).status_code == 200
+        assert (await http.get("/k", headers=bearer(known))).status_code == 200
+        # What remains possible: a never-seen valid key waits for the next window.
+        fresh = await http.get("/k", headers=bearer(fake.api_key(subject="user_new")))
+        assert fresh.status_code == 503
+
+
+async def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(fake: FakeClerk) -> None:
+    proxy = ("10.1.2.3", 443)
+    clerk = fake.clerk(client_token_budget=3, trusted_proxies=["10.0.0.0/8"])
+    app = api_key_app(clerk)
+    # Behind the trusted proxy each forwarded client has its own budget...
+    first = await flood(app, 5, proxy, **{"X-Forwarded-For": "203.0.113.50"})
+    second = await flood(app, 5, proxy, **{"X-Forwarded-For": "1.2.3.4, 203.0.113.51"})
+    assert first == second == Counter({401: 3, 503: 2})
+    # ...and a client cannot mint new identities by sending the header itself.
+    spoofed = Counter[int]()
+    for index in range(5):
+        spoofed += await flood(app, 1, ATTACKER, **{"X-Forwarded-For": f"192.0.2.{index}"})
+    assert spoofed == Counter({401: 3, 503: 2})
+    assert fake.hits["api_key_verify"] == 9
+
+
+# -- item 9: cookie sessions and Origin ---------------------------------------------------------
+
+
+def cookie_app(clerk: Clerk) -> FastAPI:
+    app = FastAPI()
+    clerk.install(app)
+
+    @app.get("/notes")
+    async def read(auth: SessionDep) -> dict[str, str]:
+        return {"user": str(auth.user_id)}
+
+    @app.post("/notes")
+    async def write(auth: SessionDep) -> dict[str, str]:
+        return {"user": str(auth.user_id)}
+
+    @app.websocket("/ws")
+    async def ws(websocket: WebSocket, auth: SessionDep) -> None:
+        await websocket.accept()
+        await websocket.send_json({"user": auth.user_id})
+        await websocket.close()
+
+    return app
+
+
+async def test_cookie_requests_need_an_authorized_origin_for_unsafe_methods(
+    fake: FakeClerk,
+) -> None:
+    app = cookie_app(fake.clerk(session_cookie=True, authorized_parties=[fake.authorized_party]))
+    token = fake.session_token("user_cookie")
+    cookie = {"cookie": f"__session={token}"}
+    async with client_for(app) as http:
+        evil = {**cookie, "origin": "https://evil.test"}
+        assert (await http.get("/notes", headers=evil)).status_code == 200  # reading is safe
+        for headers in (evil, cookie, {**cookie, "origin": "null"}):
+            refused = await http.post("/notes", headers=headers)
+            assert refused.status_code == 401
+            assert refused.json()["detail"]["reason"] == "origin-not-allowed"
+        ours = {**cookie, "origin": fake.authorized_party}
+        assert (await http.post("/notes", headers=ours)).status_code == 200
+        # A header token is not ambient authority: the Origin does not matter.
+        by_header = {**bearer(token), "origin": "https://evil.test"}
+        assert (await http.post("/notes", headers=by_header)).status_code == 200
+
+
+def test_cookie_websocket_handshake_from_another_origin_is_refused(fake: FakeClerk) -> None:
+    app = cookie_app(fake.clerk(session_cookie=True, authorized_parties=[fake.authorized_party]))
+    cookie = {"cookie": f"__session={fake.session_token('user_ws')}"}
+    with TestClient(app) as client:
+        with (
+            pytest.raises(WebSocketDisconnect) as refused,
+            client.websocket_connect("/ws", headers={**cookie, "origin": "https://evil.test"}) as s,
+        ):
+            s.receive_json()
+        assert refused.value.code == 1008
+        assert refused.value.reason == "invalid_token:origin-not-allowed"
+        with client.websocket_connect(
+            "/ws", headers={**cookie, "origin": fake.authorized_party}
+        ) as s:
+            assert s.receive_json() == {"user": "user_ws"}
+
+
+def test_cookie_auth_without_authorized_parties_warns_at_start_up(
+    fake: FakeClerk, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
+        fake.clerk(session_cookie=True)
+    assert any(
+        "CLERK_AUTHORIZED_PARTIES" in r.getMessage() and "__session" in r.getMessage()
+        for r in caplog.records
+    )
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
+        fake.clerk(session_cookie=True, authorized_parties=[fake.authorized_party])
+        fake.clerk()
+    assert not caplog.records
+
+
+# -- item 11: secret fields are trimmed, never echoed -------------------------------------------
+
+KEY = "sk_test_" + "Q7x" * 14
+
+
+@pytest.mark.parametrize("given", [f'"{KEY}"', f"'{KEY}'", f"  {KEY}\n", f' " {KEY} " '])
+def test_secret_key_from_an_env_file_is_trimmed(
+    monkeypatch: pytest.MonkeyPatch, given: str
+) -> None:
+    monkeypatch.setenv("CLERK_SECRET_KEY", given)
+    assert ClerkSettings().secret() == KEY
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("secret_key", KEY[:-1] + "!"),  # one character off
+        ("secret_key", "rk_live_" + "Q7x" * 14),
+        ("secret_key", KEY + " " + KEY),
+        ("jwt_key", "-----BEGIN PUBLIC KEY-----" + "Q7x" * 14),
+        ("secret_key", "Bearer " + KEY),
+    ],
+)
+def test_validation_errors_never_echo_a_secret(
+    monkeypatch: pytest.MonkeyPatch, field: str, value: str
+) -> None:
+    monkeypatch.setenv(f"CLERK_{field.upper()}", value)
+    with pytest.raises(ValidationError) as caught:
+        ClerkSettings()
+    shown = str(caught.value) + repr(caught.value)  # what a traceback or a log prints
+    assert "Q7xQ7x" not in shown
+    assert f"CLERK_{field.upper()}" in shown or field in shown
+
+
+@pytest.mark.parametrize(
+    ("value", "hint"),
+    [
+        ("sk_live_...", "placeholder"),
+        ("sk_test_<your-key>", "placeholder"),
+        ("sk_test_abc", "too short"),
+        ("sk_prod_" + "a" * 40, "sk_test_ or sk_live_"),
+    ],
+)
+def test_placeholder_secret_keys_fail_with_a_reason(value: str, hint: str) -> None:
+    with pytest.raises(ValidationError, match=hint):
+        ClerkSettings(secret_key=value)
+
+
+@pytest.mark.parametrize(
+    ("party", "hint"),
+    [
+        ("https://app.example.com/", "no trailing '/'"),
+        ("app.example.com", "needs a scheme"),
+        ("https://app.example.com/login", "no path"),
+    ],
+)
+def test_authorized_parties_must_be_origins(party: str, hint: str) -> None:
+    with pytest.raises(ValidationError, match=hint) as caught:
+        ClerkSettings(authorized_parties=[party], jwt_key=FakeClerk().signing_key.public_pem())
+    assert party in str(caught.value)  # an origin is no secret: the message names it
+
+
+# -- item 12: userinfo is masked wherever a URL is printed --------------------------------------
+
+
+def test_urls_print_without_their_passwords(
+    fake: FakeClerk, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
+        clerk = Clerk(
+            fake.settings(
+                api_url="http://admin:hunter2@clerk.internal.example",
+                cache_url="redis://default:hunter2@redis.internal:6379/0",
+                http_proxy="http://proxyuser:hunter2@proxy.internal:3128",
+            )
+        )
+    shown = [repr(clerk.settings), str(clerk.settings), repr(clerk), str(clerk)]
+    shown += [r.getMessage() for r in caplog.records]
+    assert any("plain http" in text for text in shown)
+    assert all("hunter2" not in text for text in shown)
+    assert "redis://***@redis.internal:6379/0" in repr(clerk.settings)

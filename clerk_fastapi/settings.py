@@ -201,7 +201,7 @@ class ClerkSettings(BaseSettings):
         0.2, ge=0, lt=1, description="Share of the rate limit kept for recently verified tokens."
     )
     client_token_budget: int = Field(
-        20, ge=0, description="Never-seen opaque tokens one client may have verified per window."
+        0, ge=0, description="Never-seen opaque tokens one client may have verified per window."
     )
     client_budget_window: float = Field(
         10.0, gt=0, description="The per-client budget's window (seconds)."

@@ -3,10 +3,16 @@ issue 20 item 4): over HTTP through a real FastAPI app, or through the public AP
 
 from __future__ import annotations
 
-import json
+import http.server
 import logging
+import os
 import secrets
+import signal
+import subprocess
+import sys
+import threading
 from collections import Counter
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -17,9 +23,11 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from clerk_fastapi import APIKeyAuth, Auth, Clerk, ClerkSettings, SessionAuth, SessionDep
+from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -342,3 +350,183 @@ def test_urls_print_without_their_passwords(
     assert any("plain http" in text for text in shown)
     assert all("hunter2" not in text for text in shown)
     assert "redis://***@redis.internal:6379/0" in repr(clerk.settings)
+
+
+# -- item 13: settings given in code are never replaced by the environment ----------------------
+
+
+async def test_a_clerk_configured_in_code_but_not_attached_is_a_clear_error(
+    fake: FakeClerk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The environment would build a Clerk with no authorized parties...
+    monkeypatch.setenv("CLERK_SECRET_KEY", fake.secret_key)
+    monkeypatch.setenv("CLERK_API_URL", fake.api_url)
+    # ...while the app configured one in code and forgot to attach it.
+    strict = fake.clerk(authorized_parties=["https://admin.test"])
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(auth: SessionDep) -> dict[str, str]:
+        return {"user": str(auth.user_id)}
+
+    token = fake.session_token(azp="https://evil.test")
+    async with client_for(app) as http:
+        with pytest.raises(ConfigurationError, match=r"clerk\.install\(app\)") as caught:
+            await http.get("/me", headers=bearer(token))
+    assert "lifespan=clerk.lifespan" in str(caught.value)
+    # Attached, its own rules apply.
+    strict.install(app)
+    async with client_for(app) as http:
+        assert (await http.get("/me", headers=bearer(token))).status_code == 401
+
+
+def test_auth_with_no_clerk_at_all_names_the_fix(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("CLERK_SECRET_KEY", "CLERK_JWT_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    app = FastAPI()
+
+    @app.get("/me")
+    async def me(auth: SessionDep) -> dict[str, str]:
+        return {"user": str(auth.user_id)}
+
+    with TestClient(app) as client, pytest.raises(ConfigurationError, match="No Clerk is attached"):
+        client.get("/me")
+    with TestClient(app, raise_server_exceptions=False) as client:
+        assert client.get("/me").status_code == 500
+
+
+# -- item 15: the demo never runs against real credentials --------------------------------------
+
+
+@pytest.mark.parametrize("variable", ["CLERK_JWT_KEY", "CLERK_SECRET_KEY"])
+def test_demo_never_mints_tokens_with_real_credentials(variable: str) -> None:
+    fake = FakeClerk()
+    value = fake.signing_key.public_pem() if variable == "CLERK_JWT_KEY" else fake.secret_key
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLERK_")}
+    # A loopback API URL nobody listens on: the real-instance path must not reach the internet.
+    env.update(
+        {variable: value, "CLERK_API_URL": "http://127.0.0.1:9", "CLERK_STARTUP_TIMEOUT": "0.2"}
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "example_app", "--port", "0"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+    finally:
+        proc.send_signal(signal.SIGINT)
+        rest, _ = proc.communicate(timeout=30)
+    output = first + rest
+    assert "against your Clerk instance" in first, output
+    assert "fake" not in output.lower()
+    assert "Bearer" not in output and "eyJ" not in output and "curl" not in output
+
+
+# -- issue 20 item 4: configuration mistakes are early and explained ----------------------------
+
+
+async def test_failed_warm_up_logs_url_and_cause_without_secrets(
+    fake: FakeClerk, caplog: pytest.LogCaptureFixture
+) -> None:
+    clerk = fake.clerk()
+    fake.fail("jwks", "status", status=404)
+    with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
+        await clerk.warm_up()
+    (record,) = [r for r in caplog.records if "warm-up" in r.getMessage()]
+    message = record.getMessage()
+    assert f"{fake.api_url}/v1/jwks" in message
+    assert "status 404" in message
+    assert fake.secret_key not in message
+    await clerk.aclose()
+
+    caplog.clear()
+    down = Clerk(fake.settings(api_url="http://user:hunter2@127.0.0.1:9"))
+    with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
+        await down.warm_up()
+    message = " ".join(r.getMessage() for r in caplog.records if "warm-up" in r.getMessage())
+    assert "http://***@127.0.0.1:9/v1/jwks" in message
+    assert "ConnectError" in message or "did not" in message
+    assert "hunter2" not in message
+    await down.aclose()
+
+
+def test_env_file_is_read_when_given_and_the_environment_wins(
+    fake: FakeClerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("CLERK_SECRET_KEY", "CLERK_AUTHORIZED_PARTIES", "CLERK_API_URL"):
+        monkeypatch.delenv(name, raising=False)
+    env_file = tmp_path / ".env"
+    env_file.write_text(
+        f'CLERK_SECRET_KEY="{fake.secret_key}"\n'
+        "CLERK_AUTHORIZED_PARTIES=https://app.test\n"
+        "CLERK_API_URL=https://from-file.example\n"
+    )
+    monkeypatch.setenv("CLERK_API_URL", "https://from-env.example")
+    clerk = Clerk(env_file=env_file)
+    assert clerk.settings.secret() == fake.secret_key
+    assert clerk.settings.authorized_parties == ["https://app.test"]
+    assert clerk.settings.api_url == "https://from-env.example"
+    with pytest.raises(ConfigurationError, match="is not a file"):
+        Clerk(env_file=tmp_path / "missing.env")
+
+
+class _ForwardProxy(http.server.BaseHTTPRequestHandler):
+    """A plain-HTTP forward proxy on loopback that sends everything to one upstream."""
+
+    upstream = ""
+    seen: list[str] = []
+
+    def _forward(self) -> None:
+        type(self).seen.append(self.path)
+        target = self.upstream + httpx.URL(self.path).raw_path.decode()
+        body = self.rfile.read(int(self.headers.get("content-length") or 0))
+        headers = {
+            k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection")
+        }
+        answer = httpx.request(self.command, target, headers=headers, content=body)
+        self.send_response(answer.status_code)
+        for name in ("content-type", "retry-after"):
+            if name in answer.headers:
+                self.send_header(name, answer.headers[name])
+        self.send_header("content-length", str(len(answer.content)))
+        self.end_headers()
+        self.wfile.write(answer.content)
+
+    do_GET = do_POST = _forward
+
+    def log_message(self, *args: Any) -> None:
+        return None
+
+
+async def test_http_proxy_setting_routes_calls_to_clerk(fake: FakeClerk) -> None:
+    with fake.serve() as upstream:
+        _ForwardProxy.upstream, _ForwardProxy.seen = upstream, []
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ForwardProxy)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            proxy = f"http://127.0.0.1:{server.server_address[1]}"
+            # A host that does not resolve: only the proxy can reach "Clerk".
+            clerk = Clerk(
+                fake.settings(api_url="http://clerk-api.invalid", http_proxy=proxy),
+                clock=fake.clock,
+            )
+            app = api_key_app(clerk)
+            async with client_for(app) as client:
+                answer = await client.get("/k", headers=bearer(fake.api_key(subject="user_p")))
+            assert answer.status_code == 200, answer.text
+            assert "http://clerk-api.invalid/api_keys/verify" in _ForwardProxy.seen
+            await clerk.aclose()
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+def test_http_proxy_must_be_a_url() -> None:
+    with pytest.raises(ValidationError, match="CLERK_HTTP_PROXY"):
+        ClerkSettings(http_proxy="proxy:3128", jwt_key=FakeClerk().signing_key.public_pem())

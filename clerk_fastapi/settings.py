@@ -62,8 +62,9 @@ def _unquote(value: Any) -> Any:
     return text
 
 
-# Clerk's secret keys: sk_test_/sk_live_ and a long alphanumeric body (_ and - tolerated). Anything else is a typo
-# or a placeholder (the docs' ``sk_live_...``); say which without echoing any of it.
+# Clerk's secret keys: sk_test_/sk_live_ and a long alphanumeric body (_ and - tolerated).
+# Anything else is a typo or a placeholder (the docs' ``sk_live_...``); say which without
+# echoing any of it.
 _SECRET_KEY = re.compile(r"sk_(?:test|live)_[A-Za-z0-9_-]{20,}")
 
 

@@ -3,8 +3,8 @@
 ``read_answer`` turns a verify endpoint's answer into a resource the same way for a route and for
 ``clerk.<api>.verify()``. ``OpaquePolicy`` is what only the request path adds around it: a
 format pre-check (no network for impossible tokens), a short negative cache, one coalesced
-Backend API call per token however many requests carry it, the fleet-wide rate guard, and how
-long a valid answer may be reused.
+Backend API call per token however many requests carry it, the per-client budget and reserve
+(``_budget``), the fleet-wide rate guard, and how long a valid answer may be reused.
 """
 
 from __future__ import annotations

@@ -4,6 +4,8 @@ JWKS, the caches, the token kinds and the Backend API clients; it knows nothing 
 from __future__ import annotations
 
 import contextlib
+import logging
+import os
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -23,15 +25,19 @@ from clerk_fastapi.cache import VerificationStore, make_store
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
 from clerk_fastapi.kinds import KindRegistry, api_key, m2m, oauth, session
+from clerk_fastapi.kinds._budget import ClientBudget
 from clerk_fastapi.kinds.context import KindContext
-from clerk_fastapi.settings import ClerkSettings
+from clerk_fastapi.settings import ClerkSettings, mask_url
+
+logger = logging.getLogger("clerk_fastapi")
 
 
 class Clerk:
     """One Clerk instance's verification machinery.
 
-    ``Clerk()`` reads ``CLERK_*`` environment variables; pass ``settings`` (or keyword overrides)
-    to configure it in code. ``transport`` routes every HTTP call (for example to an in-process
+    ``Clerk()`` reads ``CLERK_*`` environment variables (and ``env_file``, a ``.env`` file, when
+    given; the environment wins); pass ``settings`` (or keyword overrides) to configure it in
+    code. ``transport`` routes every HTTP call (for example to an in-process
     fake), ``clock`` replaces ``time.time`` (tests freeze it).
     """
 
@@ -43,9 +49,16 @@ class Clerk:
         clock: Callable[[], float] = time.time,
         on_authenticated: Hook | None = None,
         on_rejected: Hook | None = None,
+        env_file: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ) -> None:
-        if settings is None:
+        if env_file is not None:
+            if settings is not None:
+                raise TypeError("pass either settings or env_file, not both")
+            if not os.path.isfile(env_file):
+                raise ConfigurationError(f"env_file {os.fspath(env_file)!r} is not a file")
+            settings = ClerkSettings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+        elif settings is None:
             settings = ClerkSettings(**overrides)
         elif overrides:
             settings = settings.model_copy(update=overrides)
@@ -54,6 +67,13 @@ class Clerk:
             raise ConfigurationError(
                 "Set CLERK_SECRET_KEY (from the Clerk dashboard), or CLERK_JWT_KEY (the PEM "
                 "public key) for networkless session verification."
+            )
+        if settings.session_cookie and not settings.authorized_parties:
+            logger.warning(
+                "CLERK_SESSION_COOKIE is on but CLERK_AUTHORIZED_PARTIES is empty: any website "
+                "a signed-in user visits can send requests (and open WebSockets) that carry the "
+                "__session cookie, and they are accepted from every Origin. Set "
+                "CLERK_AUTHORIZED_PARTIES to your frontend origins."
             )
         self.settings = settings
         self.clock = clock
@@ -64,7 +84,8 @@ class Clerk:
             settings, clock, lambda: self.registry.principal_models, self.jwks.trusts
         )
         self.jwks.on_withdrawn = self.store.forget_kids
-        ctx = KindContext(settings, clock, self.jwks.get_key, self.store)
+        self.budget = ClientBudget(settings, clock)
+        ctx = KindContext(settings, clock, self.jwks.get_key, self.store, self.budget)
 
         # One verifier per kind; the Backend API clients verify through the same ones.
         m2m_verifier = m2m.M2MVerifier(ctx, M2MTokens(self.http, settings))
@@ -123,9 +144,16 @@ class Clerk:
 
     async def warm_up(self) -> None:
         """Load the JWKS, giving up after ``startup_timeout``; never fails start-up."""
-        with anyio.move_on_after(self.settings.startup_timeout):
+        with anyio.move_on_after(self.settings.startup_timeout) as scope:
             await self.store.warm_up()
             await self.jwks.warm_up()
+        if scope.cancelled_caught:
+            logger.warning(
+                "JWKS warm-up from %s did not finish within CLERK_STARTUP_TIMEOUT (%s s); "
+                "requests will retry. Check CLERK_API_URL, CLERK_HTTP_PROXY and the network.",
+                self.jwks.url,
+                self.settings.startup_timeout,
+            )
 
     async def aclose(self) -> None:
         await self.http.aclose()
@@ -153,10 +181,11 @@ class Clerk:
         """Forget every cached verification result and the JWKS."""
         self.authenticator.clear()
         self.jwks.clear()
+        self.budget.clear()
 
     def forget_token(self, token: str) -> None:
         """Drop one token's cached result (call it from a revocation webhook)."""
         self.authenticator.forget(token)
 
     def __repr__(self) -> str:
-        return f"Clerk(api_url={self.settings.api_url!r})"
+        return f"Clerk(api_url={mask_url(self.settings.api_url)!r})"

@@ -39,6 +39,9 @@ class Reason:
     SESSION_PENDING = "session-pending"
     # Ours: malformed request framing (two Authorization headers, empty bearer value).
     INVALID_REQUEST = "invalid-request"
+    # Ours: a __session cookie on an unsafe method or a WebSocket handshake whose Origin is not
+    # among the authorized parties (CSRF, cross-site WebSocket hijacking).
+    ORIGIN_NOT_ALLOWED = "origin-not-allowed"
     # Ours: our own fleet-wide guard stopped a Backend API call before Clerk would answer 429.
     RATE_LIMITED = "rate-limited"
     # Ours: the route's scopes / permissions are not met.

@@ -20,7 +20,7 @@ from clerk_fastapi.errors import (
     UpstreamError,
 )
 from clerk_fastapi.jose.keys import UnsafeKeyError, VerificationKey, keys_from_jwks
-from clerk_fastapi.settings import ClerkSettings
+from clerk_fastapi.settings import ClerkSettings, mask_url
 from clerk_fastapi.singleflight import SingleFlight
 
 logger = logging.getLogger("clerk_fastapi")
@@ -52,6 +52,11 @@ class JWKSStore:
         return kid in self._keys
 
     @property
+    def url(self) -> str:
+        """Where the keys come from, printable (no credentials)."""
+        return mask_url(f"{self._settings.api_url}/{self._settings.api_version}/jwks")
+
+    @property
     def networkless(self) -> bool:
         return self._pem_key is not None
 
@@ -69,7 +74,14 @@ class JWKSStore:
         try:
             await self._flight.run("jwks", self._fetch)
         except UpstreamError as exc:
-            logger.warning("JWKS warm-up failed (%s); requests will retry", exc.reason)
+            # The cause, so that a wrong CLERK_API_URL or key is found from the first log line:
+            # the URL (without user:password@), our reason and the status or exception type.
+            logger.warning(
+                "JWKS warm-up from %s failed (%s): %s; requests will retry",
+                self.url,
+                exc.reason,
+                exc.message.rstrip("."),
+            )
 
     async def get_key(self, kid: object) -> VerificationKey:
         if self._pem_key is not None:

@@ -7,9 +7,10 @@ import binascii
 import ipaddress
 import json
 import logging
+import re
 from functools import cached_property
 from typing import Annotated, Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -34,6 +35,69 @@ def _split_list(value: Any) -> Any:
             return parsed
         return [item.strip() for item in text.split(",") if item.strip()]
     return value
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced by ``***@``: how a URL may be printed."""
+    if not url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable URL>"
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"***@{host}"))
+
+
+def _unquote(value: Any) -> Any:
+    """What an env file gives: surrounding whitespace and one pair of matching quotes. Keys
+    never contain either, so trimming them cannot change a real key."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+# Clerk's secret keys: sk_test_/sk_live_ and a long alphanumeric body (_ and - tolerated).
+# Anything else is a typo or a placeholder (the docs' ``sk_live_...``); say which without
+# echoing any of it.
+_SECRET_KEY = re.compile(r"sk_(?:test|live)_[A-Za-z0-9_-]{20,}")
+
+
+def _secret_key_problem(key: str) -> str | None:
+    if _SECRET_KEY.fullmatch(key):
+        return None
+    if not key.startswith("sk_"):
+        return "must start with sk_test_ or sk_live_ (copy it from the Clerk dashboard, API keys)"
+    if not key.startswith(("sk_test_", "sk_live_")):
+        return "must start with sk_test_ or sk_live_"
+    if "." in key or "<" in key or ">" in key:
+        return "looks like a placeholder (it contains '.', '<' or '>'): paste the real key"
+    if any(char.isspace() for char in key):
+        return "contains whitespace inside the key"
+    body = key[len("sk_test_") :]
+    if re.fullmatch(r"[A-Za-z0-9_-]*", body) is None:
+        return "may hold only letters, digits, '_' and '-' after sk_test_/sk_live_"
+    return "is too short to be a real key (copy the whole key from the Clerk dashboard)"
+
+
+def _origin_problem(entry: str) -> str | None:
+    """Why ``entry`` cannot equal a session token's ``azp`` (an origin), or ``None``."""
+    try:
+        parts = urlsplit(entry)
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return "needs a scheme, like https://app.example.com"
+    if parts.path or parts.query or parts.fragment or entry.endswith(("/", "?", "#")):
+        return "must be an origin with no path and no trailing '/', like https://app.example.com"
+    if parts.username is not None or parts.password is not None:
+        return "must not contain user:password@"
+    return None
 
 
 def decode_publishable_key(key: str) -> str:
@@ -62,14 +126,23 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+_URL_FIELDS = frozenset({"api_url", "cache_url", "http_proxy"})
+
+
 class ClerkSettings(BaseSettings):
     """Every setting, its ``CLERK_*`` environment variable and its default.
 
     Only ``CLERK_SECRET_KEY`` (or ``CLERK_JWT_KEY`` for networkless session tokens) is required.
     """
 
+    # hide_input_in_errors: a validation error never prints what was given (a secret key one
+    # character off would otherwise be in the log, almost whole).
     model_config = SettingsConfigDict(
-        env_prefix="CLERK_", frozen=True, extra="ignore", validate_default=True
+        env_prefix="CLERK_",
+        frozen=True,
+        extra="ignore",
+        validate_default=True,
+        hide_input_in_errors=True,
     )
 
     secret_key: SecretStr | None = Field(None, description="Instance secret key (sk_...).")
@@ -135,21 +208,92 @@ class ClerkSettings(BaseSettings):
         0, ge=0, description="Backend API verify calls allowed per window, fleet-wide (0: off)."
     )
     bapi_rate_window: float = Field(10.0, gt=0, description="The rate-limit window (seconds).")
+    rate_reserve: float = Field(
+        0.2, ge=0, lt=1, description="Share of the rate limit kept for recently verified tokens."
+    )
+    client_token_budget: int = Field(
+        0, ge=0, description="Never-seen opaque tokens one client may have verified per window."
+    )
+    client_budget_window: float = Field(
+        10.0, gt=0, description="The per-client budget's window (seconds)."
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Proxy addresses/networks whose X-Forwarded-For names the client.",
+    )
+    http_proxy: str | None = Field(
+        None, description="http(s):// proxy for every call to Clerk (the environment is ignored)."
+    )
     max_token_length: int = Field(16_384, ge=512, description="Longer bearer values are refused.")
     retry_after_default: int = Field(2, ge=1, description="Retry-After seconds on 503.")
 
-    @field_validator("authorized_parties", "audience", mode="before")
+    @field_validator("authorized_parties", "audience", "trusted_proxies", mode="before")
     @classmethod
     def _lists(cls, value: Any) -> Any:
         return _split_list(value)
 
+    @field_validator(
+        "secret_key", "machine_secret_key", "jwt_key", "publishable_key", mode="before"
+    )
+    @classmethod
+    def _trim_keys(cls, value: Any) -> Any:
+        if isinstance(value, SecretStr):
+            return SecretStr(_unquote(value.get_secret_value()))
+        return _unquote(value)
+
     @field_validator("secret_key")
     @classmethod
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not value.get_secret_value().startswith("sk_"):
+        if value is not None:
+            problem = _secret_key_problem(value.get_secret_value())
+            if problem is not None:
+                raise ValueError(f"CLERK_SECRET_KEY {problem}")
+        return value
+
+    @field_validator("authorized_parties")
+    @classmethod
+    def _check_parties(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            problem = _origin_problem(entry)
+            if problem is not None:
+                # An origin is no secret: naming it is what makes the message actionable.
+                raise ValueError(f"CLERK_AUTHORIZED_PARTIES entry {entry!r} {problem}")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"CLERK_TRUSTED_PROXIES entry {entry!r} is not an IP address or network "
+                    "(such as 10.0.0.0/8 or 127.0.0.1)"
+                ) from None
+        return value
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        return tuple(ipaddress.ip_network(entry, strict=False) for entry in self.trusted_proxies)
+
+    @field_validator("issuer")
+    @classmethod
+    def _check_issuer(cls, value: str | None) -> str | None:
+        if value is not None and value.endswith("/"):
             raise ValueError(
-                "CLERK_SECRET_KEY must start with sk_ (copy it from the Clerk dashboard, API keys)"
+                f"CLERK_ISSUER {value!r} ends with '/': Clerk's iss never does (it is compared "
+                "exactly), e.g. https://clerk.example.com"
             )
+        return value
+
+    @field_validator("http_proxy")
+    @classmethod
+    def _check_proxy(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if urlsplit(value).scheme not in ("http", "https") or not urlsplit(value).hostname:
+            raise ValueError("CLERK_HTTP_PROXY must be an http(s):// URL such as http://proxy:3128")
         return value
 
     @field_validator("machine_secret_key")
@@ -202,8 +346,17 @@ class ClerkSettings(BaseSettings):
     def _warn_plain_http(self) -> ClerkSettings:
         parts = urlsplit(self.api_url)
         if parts.scheme == "http" and not _is_loopback(parts.hostname or ""):
-            logger.warning("CLERK_API_URL uses plain http on a non-loopback host: %s", self.api_url)
+            logger.warning(
+                "CLERK_API_URL uses plain http on a non-loopback host: %s", mask_url(self.api_url)
+            )
         return self
+
+    def __repr_args__(self) -> Any:
+        # repr() and str() show URLs without their user:password@ (Redis URLs carry passwords).
+        for name, value in super().__repr_args__():
+            if name in _URL_FIELDS and isinstance(value, str):
+                value = mask_url(value)
+            yield name, value
 
     @cached_property
     def frontend_api(self) -> str | None:

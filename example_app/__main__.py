@@ -1,8 +1,10 @@
 """``python -m example_app`` (what ``make demo`` runs).
 
-With no ``CLERK_SECRET_KEY`` it starts a fake Clerk on a free loopback port, runs Team Notes on
+With no Clerk credentials at all (no ``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY`` or
+``CLERK_MACHINE_SECRET_KEY``) it starts a fake Clerk on a free loopback port, runs Team Notes on
 127.0.0.1:8000 against it, and prints a ready-to-run ``curl`` line for each token type with the
-answer to expect. With ``CLERK_SECRET_KEY`` set it runs against your real Clerk instance.
+answer to expect. With any of them set it runs against your real Clerk instance and never mints
+or prints a token.
 """
 
 from __future__ import annotations
@@ -142,6 +144,14 @@ def _print_demo(requests: list[dict[str, Any]], base: str) -> None:
     print("Press Ctrl-C to stop.", flush=True)
 
 
+# Any of these set (even to a bad value) means a real instance is configured.
+CREDENTIALS = ("CLERK_SECRET_KEY", "CLERK_JWT_KEY", "CLERK_MACHINE_SECRET_KEY")
+
+
+def real_credentials() -> bool:
+    return any(os.environ.get(name, "").strip() for name in CREDENTIALS)
+
+
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -164,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     base = f"http://{args.host}:{sock.getsockname()[1]}"
     config: dict[str, Any] = {"log_level": "warning", "lifespan": "on"}
 
-    if os.environ.get("CLERK_SECRET_KEY"):
+    if real_credentials():
+        # Never the demo with real credentials: it would mint and print live bearer tokens.
         print(f"Team Notes on {base} against your Clerk instance; Swagger UI: {base}/docs")
         _serve(create_app(), sock, config)
         return 0

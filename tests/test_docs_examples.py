@@ -51,7 +51,7 @@ app = FastAPI()
 def test_every_python_block_in_the_docs_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks that are not included from docs/examples are executed against a small prelude
     (the names a page has introduced: ``app``, ``clerk``, ``fake`` and the public API)."""
-    monkeypatch.setenv("CLERK_SECRET_KEY", "sk_test_docs_example")
+    monkeypatch.setenv("CLERK_SECRET_KEY", "sk_test_docs_example_0123456789")
     pages = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
     executed = included = 0
     for page in pages:

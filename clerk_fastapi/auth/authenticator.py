@@ -10,8 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
+from clerk_fastapi.auth.client import client_address
 from clerk_fastapi.auth.credentials import Connection, read_credentials
 from clerk_fastapi.auth.events import Observer
+from clerk_fastapi.auth.origin import origin_allowed
 from clerk_fastapi.auth.state import ErrorKind, RequestState, Source
 from clerk_fastapi.cache.base import VerificationStore
 from clerk_fastapi.errors import (
@@ -121,6 +123,13 @@ class Authenticator:
                 "The Authorization header is malformed.",
                 "invalid_request",
             )
+        if presented.carrier == "cookie" and not origin_allowed(conn, self.settings):
+            return self._signed_out(
+                SESSION_TOKEN,
+                Reason.ORIGIN_NOT_ALLOWED,
+                "The session cookie is not accepted from this request's Origin.",
+                "invalid_token",
+            )
         if presented.token is None:
             if not spec.includes_session:
                 return self._signed_out(spec.single, Reason.NO_TOKEN_IN_HEADER, "", "missing")
@@ -131,10 +140,18 @@ class Authenticator:
                 "missing",
             )
         memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
-        return await self._authenticate_token(presented.token, spec, presented.carrier, memo)
+        client = client_address(conn, self.settings)
+        return await self._authenticate_token(
+            presented.token, spec, presented.carrier, memo, client
+        )
 
     async def _authenticate_token(
-        self, token: str, spec: Accepts, carrier: Carrier, memo: dict[Any, Any] | None
+        self,
+        token: str,
+        spec: Accepts,
+        carrier: Carrier,
+        memo: dict[Any, Any] | None,
+        client: str | None = None,
     ) -> RequestState:
         if len(token) > self.settings.max_token_length:
             return self._signed_out(
@@ -151,6 +168,7 @@ class Authenticator:
             return self._signed_in(token_type, cached, fingerprint, "cache")
 
         credential = self.registry.classify(token, digest)
+        credential.client = client
         if carrier == "cookie":
             credential.carrier = "cookie"
             if credential.token_type != SESSION_TOKEN:

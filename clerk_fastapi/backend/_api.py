@@ -6,6 +6,7 @@ Paths carry no ``/v1`` (Clerk's "bapi-proxy" endpoints; the version travels in t
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -33,10 +34,19 @@ def query(**values: Any) -> dict[str, Any]:
     return params
 
 
+# Clerk's ids: a type prefix and base62 (``ak_2xhF...``, ``mt_...``); "-" is harmless in a path.
+_CLERK_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
 def path_id(value: str) -> str:
-    """An id placed in a URL path: refuse anything that could change the path."""
-    if not isinstance(value, str) or not value or any(c in value for c in "/?#%\\ \t\r\n."):
-        raise ValueError("not a valid Clerk id")
+    """An id placed in a URL path, checked against Clerk's alphabet before any request (so no
+    character can change the path or make httpx refuse the URL). The error never echoes the
+    value: a secret passed by mistake must not reach a log."""
+    if not isinstance(value, str) or _CLERK_ID.fullmatch(value) is None:
+        raise ValueError(
+            "not a valid Clerk id: expected letters, digits, '_' or '-' (such as ak_2xhF...), "
+            "up to 128 characters"
+        )
     return value
 
 

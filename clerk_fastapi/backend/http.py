@@ -61,6 +61,10 @@ class BackendHTTP:
             verify=self._ssl_context if self._ssl_context is not None else True,
             headers={"User-Agent": USER_AGENT, "Clerk-API-Version": CLERK_API_VERSION},
             limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            # Only the proxy configured in the settings (CLERK_HTTP_PROXY): HTTP(S)_PROXY and
+            # the rest of the environment never redirect calls that carry the secret key.
+            # A given transport (a fake, in tests) is used as is.
+            proxy=self._settings.http_proxy if self._transport is None else None,
             trust_env=False,
         )
 

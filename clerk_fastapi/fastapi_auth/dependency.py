@@ -14,16 +14,26 @@ from starlette.requests import HTTPConnection
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
 from clerk_fastapi.auth.requirements import Requirements
 from clerk_fastapi.clerk import Clerk
+from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.fastapi_auth.errors import error_for_state, for_connection, insufficient_scope
 from clerk_fastapi.fastapi_auth.openapi import install_openapi
 from clerk_fastapi.fastapi_auth.schemes import ClerkTokenScheme, kind_for
 
+NO_CLERK = (
+    "No Clerk is attached to this app, so Auth() cannot verify anything. Create one and attach "
+    "it: `clerk = Clerk()` (settings from CLERK_* variables) or `Clerk(ClerkSettings(...))`, "
+    "then `FastAPI(lifespan=clerk.lifespan)` or `clerk.install(app)`; or pass `Auth(clerk=...)`. "
+    "(No Clerk is ever built behind your back: settings given in code are never replaced by "
+    "the environment.)"
+)
+
 
 async def get_clerk(request: HTTPConnection) -> Clerk:
     """The app's ``Clerk``: the one ``clerk.install(app)`` (or the running ``Clerk.lifespan``)
-    registered, else the one whose ``lifespan`` the app was built with, else one built from
-    ``CLERK_*`` environment variables (kept on the app). Override it in tests with
-    ``app.dependency_overrides[get_clerk]``."""
+    registered, else the one whose ``lifespan`` the app was built with. Without either it
+    raises ``ConfigurationError`` naming the fix: it never builds one from the environment,
+    which would silently replace a ``Clerk`` configured in code but never attached. Override it
+    in tests with ``app.dependency_overrides[get_clerk]``."""
     state = request.app.state
     clerk = getattr(state, "clerk", None)
     if clerk is None:
@@ -31,7 +41,9 @@ async def get_clerk(request: HTTPConnection) -> Clerk:
         # (httpx's ASGITransport, a TestClient outside `with`).
         lifespan = getattr(getattr(request.app, "router", None), "lifespan_context", None)
         owner = getattr(lifespan, "__self__", None)
-        clerk = owner if isinstance(owner, Clerk) else Clerk()
+        if not isinstance(owner, Clerk):
+            raise ConfigurationError(NO_CLERK)
+        clerk = owner
         state.clerk = clerk
         install_openapi(request.app)
     if not isinstance(clerk, Clerk):

@@ -1,7 +1,8 @@
 """Strict parsing of a compact JWS (RFC 7515 section 7.1) without trusting anything in it.
 
 Exactly two dots; canonical unpadded base64url in every segment; header and payload are UTF-8
-JSON objects with no duplicate members and no NaN/Infinity. Anything else is ``token-invalid``.
+JSON objects with no duplicate members and no NaN/Infinity, at most ``MAX_JSON_DEPTH`` levels
+deep and ``MAX_JSON_BYTES`` long. Anything else is ``token-invalid``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from clerk_fastapi.errors import Reason, TokenVerificationError
 _SEGMENT = re.compile(r"[A-Za-z0-9_-]*")
 # A JSON escape for a UTF-16 surrogate: only then can a lone surrogate hide in the text.
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+# Explicit limits, checked before the decoder runs. Python's json module recurses once per
+# level; before 3.13 a deep document raised RecursionError, 3.13 parses it (any depth the C
+# stack allows), so the depth limit cannot be left to the interpreter. Clerk's claims nest
+# three levels at most (``o``, ``fea``...); 32 leaves room for custom session claims.
+MAX_JSON_DEPTH = 32
+MAX_JSON_BYTES = 64 * 1024
+# What nesting depends on: brackets, and the quotes and backslashes that hide them in strings.
+_STRUCTURE = re.compile(r'["\\\[\]{}]')
 
 
 def _invalid(message: str = "The token is not a valid JWT.") -> TokenVerificationError:
@@ -64,10 +73,44 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
 
 
+def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether arrays and objects in ``text`` nest deeper than ``limit`` (strings skipped). On
+    text that is not JSON it may over-count, never under-count: the decoder refuses it anyway."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # the usual claim set: two counts, no scan
+    depth = 0
+    in_string = False
+    escaped_at = -1  # the position a backslash inside a string makes literal
+    # Linear: one step per structural character (a regex over strings could backtrack).
+    for match in _STRUCTURE.finditer(text):
+        char, at = match.group(), match.start()
+        if in_string:
+            if at == escaped_at:
+                continue
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
 def parse_json_object(raw: bytes) -> dict[str, Any]:
-    """A JSON object, strictly: UTF-8, no duplicate members, no NaN/Infinity, no lone surrogate."""
+    """A JSON object, strictly: UTF-8, no duplicate members, no NaN/Infinity, no lone surrogate,
+    at most ``MAX_JSON_BYTES`` long and ``MAX_JSON_DEPTH`` levels deep."""
+    if len(raw) > MAX_JSON_BYTES:
+        raise _invalid()
     try:
         text = raw.decode("utf-8")
+        if too_deep(text):
+            raise _invalid()
         value = _DECODER.decode(text)
         if _SURROGATE_ESCAPE.search(text):
             # A lone surrogate would crash any later UTF-8 encoding (a 500 in the response).

@@ -3,8 +3,8 @@
 ``read_answer`` turns a verify endpoint's answer into a resource the same way for a route and for
 ``clerk.<api>.verify()``. ``OpaquePolicy`` is what only the request path adds around it: a
 format pre-check (no network for impossible tokens), a short negative cache, one coalesced
-Backend API call per token however many requests carry it, the fleet-wide rate guard, and how
-long a valid answer may be reused.
+Backend API call per token however many requests carry it, the per-client budget and reserve
+(``_budget``), the fleet-wide rate guard, and how long a valid answer may be reused.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from clerk_fastapi.errors import (
     UpstreamError,
     map_upstream,
 )
+from clerk_fastapi.kinds._budget import ClientBudget
 from clerk_fastapi.kinds.base import Credential
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
@@ -85,7 +86,9 @@ class OpaquePolicy:
         settings: ClerkSettings,
         store: VerificationStore,
         clock: Callable[[], float],
+        budget: ClientBudget | None = None,
     ) -> None:
+        self._budget = budget or ClientBudget(settings, clock)
         self._prefixes = prefixes
         self._not_found = not_found_message
         self._settings = settings
@@ -101,11 +104,15 @@ class OpaquePolicy:
         key = credential.digest
         if await self._store.is_known_invalid(key):
             raise not_found(self._not_found)
-        return await self._store.run_once(key, lambda: self._call(key, fetch, what))
+        return await self._store.run_once(key, lambda: self._call(credential, fetch, what))
 
     async def _call(
-        self, key: bytes, fetch: Callable[[], Awaitable[Verified]], what: str
+        self, credential: Credential, fetch: Callable[[], Awaitable[Verified]], what: str
     ) -> Verified:
+        key = credential.digest
+        # Per-client budget and the reserve for recently verified tokens (``_budget``), before
+        # the fleet-wide guard: a refused stranger spends nothing of the guard.
+        self._budget.admit(credential)
         wait = await self._store.take_rate_token()
         if wait is not None:
             # Our own fleet-wide guard: answer 503 before Clerk would answer 429.
@@ -113,12 +120,14 @@ class OpaquePolicy:
                 Reason.RATE_LIMITED, "Verification rate limit reached.", retry_after=wait
             )
         try:
-            return await fetch()
+            verified = await fetch()
         except TokenVerificationError:
             await self._store.put_known_invalid(key)
             raise
         except (ClerkAPIError, ClerkNetworkError) as exc:
             raise map_upstream(exc, what=f"verifying a {what}") from None
+        self._budget.verified(credential)
+        return verified
 
     def cache_until(self, expiration_ms: int | None) -> float | None:
         """How long a valid answer may be reused: off by default (revocation is instant)."""

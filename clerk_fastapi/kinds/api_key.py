@@ -59,6 +59,7 @@ class APIKeyVerifier:
             settings=ctx.settings,
             store=ctx.store,
             clock=ctx.clock,
+            budget=ctx.budget,
         )
 
     async def resource(self, secret: str) -> APIKey:

@@ -30,6 +30,9 @@ class Credential:
     jws: CompactJWS | None = None
     carrier: Carrier = "header"
     digest: bytes = field(default=b"", repr=False)
+    # The client's address (after trusted proxies), when a connection carried the token: the
+    # opaque policy's per-client budget is kept for it.
+    client: str | None = None
 
     def __post_init__(self) -> None:
         if not self.digest:

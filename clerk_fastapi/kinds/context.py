@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from clerk_fastapi.cache.base import VerificationStore
 from clerk_fastapi.jose.verify import KeyResolver
+from clerk_fastapi.kinds._budget import ClientBudget
 from clerk_fastapi.settings import ClerkSettings
 
 
@@ -16,3 +17,5 @@ class KindContext:
     clock: Callable[[], float]
     resolve_key: KeyResolver
     store: VerificationStore
+    # Shared by every opaque kind: one client's budget spans mt_, oat_ and ak_.
+    budget: ClientBudget | None = None

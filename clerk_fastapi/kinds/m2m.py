@@ -101,6 +101,7 @@ class M2MVerifier:
             settings=ctx.settings,
             store=ctx.store,
             clock=ctx.clock,
+            budget=ctx.budget,
         )
 
     async def _verify_jwt(self, jws: CompactJWS) -> tuple[M2MToken, float | int]:

@@ -106,6 +106,7 @@ class OAuthVerifier:
             settings=ctx.settings,
             store=ctx.store,
             clock=ctx.clock,
+            budget=ctx.budget,
         )
 
     async def _verify_jwt(self, jws: CompactJWS) -> tuple[OAuthAccessToken, float | int]:

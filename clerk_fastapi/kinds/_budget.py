@@ -1,0 +1,122 @@
+"""Who may spend the Backend API quota on opaque tokens Clerk has not vouched for recently.
+
+Every never-seen well-formed ``mt_``/``oat_``/``ak_`` string costs one Backend API call, so a
+stranger could spend the instance's quota (and, with ``CLERK_BAPI_RATE_LIMIT``, starve everyone
+else into 503s). Two limits, counted in this process and kept apart from the fleet-wide guard,
+stop one client from doing that:
+
+- a **per-client budget**: ``client_token_budget`` never-seen tokens per ``client_budget_window``
+  per client address (IPv6 grouped by /64, one host's usual allocation);
+- a **reserve**: never-seen tokens may take at most ``1 - rate_reserve`` of the guard's
+  ``bapi_rate_limit`` per window; the rest is kept for tokens Clerk said were valid recently.
+
+A token counts as *seen* for an hour after Clerk last said it was valid (its digest is kept,
+never the token). Tokens without a client address (``authenticate_token``) skip the
+per-client budget only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Callable
+
+from cachetools import TTLCache
+
+from clerk_fastapi.errors import Reason, UpstreamError
+from clerk_fastapi.kinds.base import Credential
+from clerk_fastapi.settings import ClerkSettings
+
+RECENT_SECONDS = 3600.0
+_MAX_CLIENTS = 10_000
+
+
+def client_key(address: str) -> str:
+    """The unit a budget is kept for: the address, an IPv6 address's /64."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+class _Window:
+    """A count per fixed window (``start`` and ``count``)."""
+
+    __slots__ = ("count", "start")
+
+    def __init__(self) -> None:
+        self.start = -math.inf
+        self.count = 0
+
+    def wait(self, limit: int, window: float, now: float) -> float | None:
+        """``None`` if one more fits in the current window, else seconds until the next one."""
+        if now - self.start >= window:
+            self.start, self.count = now, 0
+        return None if self.count < limit else self.start + window - now
+
+
+class ClientBudget:
+    """The budgets of one ``Clerk``; the opaque policy asks it before each Backend API call."""
+
+    def __init__(self, settings: ClerkSettings, clock: Callable[[], float]) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._recent: TTLCache[bytes, bool] = TTLCache(
+            maxsize=max(settings.machine_cache_size, 1), ttl=RECENT_SECONDS, timer=clock
+        )
+        self._clients: TTLCache[str, _Window] = TTLCache(
+            maxsize=_MAX_CLIENTS, ttl=settings.client_budget_window, timer=clock
+        )
+        self._unseen = _Window()
+
+    def _unseen_limit(self) -> int | None:
+        """How many never-seen tokens the guard's window may hold (``None``: guard off)."""
+        limit = self._settings.bapi_rate_limit
+        if limit <= 0:
+            return None
+        return max(1, limit - math.ceil(limit * self._settings.rate_reserve))
+
+    def admit(self, credential: Credential) -> None:
+        """Count one Backend API call for ``credential``; raise ``UpstreamError`` (503 with
+        ``Retry-After``) when its client or the never-seen share is spent."""
+        if credential.digest in self._recent:
+            return  # Clerk vouched for it recently: the reserve is for exactly this
+        now = self._clock()
+        client: _Window | None = None
+        budget = self._settings.client_token_budget
+        if budget > 0 and credential.client is not None:
+            key = client_key(credential.client)
+            client = self._clients.get(key)
+            if client is None:
+                client = self._clients[key] = _Window()
+            wait = client.wait(budget, self._settings.client_budget_window, now)
+            if wait is not None:
+                raise UpstreamError(
+                    Reason.RATE_LIMITED,
+                    "Too many unknown tokens from this client; retry later.",
+                    retry_after=wait,
+                )
+        share = self._unseen_limit()
+        if share is not None:
+            wait = self._unseen.wait(share, self._settings.bapi_rate_window, now)
+            if wait is not None:
+                raise UpstreamError(
+                    Reason.RATE_LIMITED, "Verification rate limit reached.", retry_after=wait
+                )
+            self._unseen.count += 1
+        if client is not None:
+            client.count += 1
+
+    def verified(self, credential: Credential) -> None:
+        """Clerk said ``credential`` is valid: from now on it draws on the reserve."""
+        self._recent[credential.digest] = True
+
+    def clear(self) -> None:
+        self._recent.clear()
+        self._clients.clear()
+        self._unseen = _Window()

@@ -11,7 +11,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e . uvicorn
+	$(BIN)/python -m pip install -q -e '.[docs-ui]' uvicorn
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python

@@ -3,20 +3,50 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from clerk_fastapi import clerk as core
-from clerk_fastapi.fastapi_auth.openapi import install_openapi
+from clerk_fastapi.fastapi_auth.dependency import get_clerk
+from clerk_fastapi.fastapi_auth.docs_ui import serve_docs_offline
+from clerk_fastapi.fastapi_auth.openapi import enable_swagger_pkce, install_openapi
 from clerk_fastapi.fastapi_auth.routes import app_auths
+
+
+def replaced_in(app: Any) -> bool:
+    """Whether the app's ``get_clerk`` is overridden (FastAPI's ``dependency_overrides``): its
+    routes then use another ``Clerk`` (a test's fake), so this one must not start."""
+    return get_clerk in (getattr(app, "dependency_overrides", None) or {})
 
 
 class Clerk(core.Clerk):
     __doc__ = core.Clerk.__doc__
 
-    def install(self, app: Any) -> None:
+    def install(self, app: Any, *, offline_docs: bool = False) -> None:
         """Make this instance the app's ``get_clerk``, finish its OpenAPI document from it, and
-        check that every token type its routes accept is registered here."""
+        check that every token type its routes accept is registered here.
+
+        ``offline_docs=True`` serves Swagger UI and ReDoc from the ``fastapi-offline`` package
+        instead of a CDN (``pip install 'clerk-fastapi[docs-ui]'``)."""
         super().install(app)
         install_openapi(app)
+        enable_swagger_pkce(app, self)
+        if offline_docs:
+            serve_docs_offline(app)
         for auth in app_auths(app):
             self.authenticator.normalize(auth.accepts)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        """``FastAPI(lifespan=clerk.lifespan)``: attaches this instance to the app, warms the
+        JWKS, closes the HTTP client on shutdown. Without a key it fails start-up.
+
+        When a test has replaced the app's ``Clerk`` (``use_fake_clerk(app)``, or
+        ``app.dependency_overrides[get_clerk]``) this instance stays idle: no key check, no
+        network, and the replacement stays attached."""
+        if replaced_in(app):
+            yield
+            return
+        async with super().lifespan(app):
+            yield

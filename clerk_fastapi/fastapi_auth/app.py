@@ -15,9 +15,14 @@ from clerk_fastapi.fastapi_auth.routes import app_auths
 
 
 def replaced_in(app: Any) -> bool:
-    """Whether the app's ``get_clerk`` is overridden (FastAPI's ``dependency_overrides``): its
-    routes then use another ``Clerk`` (a test's fake), so this one must not start."""
-    return get_clerk in (getattr(app, "dependency_overrides", None) or {})
+    """Whether a test replaced what this ``Clerk`` does for the app (FastAPI's
+    ``dependency_overrides``): ``get_clerk`` is overridden (``use_fake_clerk``), or every
+    ``Auth`` of its routes is (``override_auth``). Then this instance must not start."""
+    overrides = getattr(app, "dependency_overrides", None) or {}
+    if get_clerk in overrides:
+        return True
+    auths = app_auths(app)
+    return bool(auths) and all(auth in overrides for auth in auths)
 
 
 class Clerk(core.Clerk):
@@ -42,9 +47,9 @@ class Clerk(core.Clerk):
         """``FastAPI(lifespan=clerk.lifespan)``: attaches this instance to the app, warms the
         JWKS, closes the HTTP client on shutdown. Without a key it fails start-up.
 
-        When a test has replaced the app's ``Clerk`` (``use_fake_clerk(app)``, or
-        ``app.dependency_overrides[get_clerk]``) this instance stays idle: no key check, no
-        network, and the replacement stays attached."""
+        When a test has replaced the app's ``Clerk`` (``use_fake_clerk(app)``,
+        ``app.dependency_overrides[get_clerk]``, ``override_auth(app, ...)``) this instance
+        stays idle: no key check, no network, and the replacement stays attached."""
         if replaced_in(app):
             yield
             return

@@ -4,14 +4,14 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck imports pytest docs bench fuzz soak clean redis-server parity parity-node
+.PHONY: demo test lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e . uvicorn
+	$(BIN)/python -m pip install -q -e '.[docs-ui]' uvicorn
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
@@ -38,7 +38,13 @@ redis-server:
 		(apt-get update -qq >/dev/null && apt-get install -y -qq redis-server >/dev/null) || \
 		echo "redis-server is missing and could not be installed: the Redis tests will fail in CI")
 
-pytest: $(STAMP_DEV) redis-server
+# The Swagger UI test renders /docs in a real headless browser (Debian's chromium).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null) || \
+		echo "chromium is missing and could not be installed: the Swagger UI test will fail in CI")
+
+pytest: $(STAMP_DEV) redis-server chromium
 	$(BIN)/python -m pytest
 
 docs: $(STAMP_DEV)

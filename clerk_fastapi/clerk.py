@@ -63,8 +63,12 @@ class Clerk:
         elif overrides:
             settings = settings.model_copy(update=overrides)
             settings = ClerkSettings.model_validate(settings.model_dump())
+        # Without a key the instance is built but refuses to start or verify (``check()``), as
+        # Clerk's own SDK does: a module-level ``clerk = Clerk()`` can then be imported by tests
+        # that swap it for a fake, and a server without the key still fails loudly at start-up.
+        self._missing_key: ConfigurationError | None = None
         if settings.secret_key is None and settings.jwt_key is None:
-            raise ConfigurationError(
+            self._missing_key = ConfigurationError(
                 "Set CLERK_SECRET_KEY (from the Clerk dashboard), or CLERK_JWT_KEY (the PEM "
                 "public key) for networkless session verification."
             )
@@ -128,22 +132,33 @@ class Clerk:
 
     # -- verification ---------------------------------------------------------------------------
 
+    def check(self) -> None:
+        """Raise ``ConfigurationError`` if this instance cannot verify anything (no
+        ``CLERK_SECRET_KEY`` and no ``CLERK_JWT_KEY``). Start-up and every verification call it."""
+        if self._missing_key is not None:
+            raise self._missing_key
+
     async def authenticate_request(
         self, request: Connection, accepts: AcceptsArg = "session_token"
     ) -> RequestState:
-        """Authenticate a Starlette/FastAPI request or WebSocket; never raises for bad input."""
+        """Authenticate a Starlette/FastAPI request or WebSocket; never raises for bad input
+        (``ConfigurationError`` when the instance has no key: a deployment error)."""
+        self.check()
         return await self.authenticator.authenticate_request(request, accepts)
 
     async def authenticate_token(
         self, token: str, accepts: AcceptsArg = "session_token"
     ) -> RequestState:
         """Authenticate a bare token string with the same rules."""
+        self.check()
         return await self.authenticator.authenticate_token(token, accepts)
 
     # -- lifecycle ------------------------------------------------------------------------------
 
     async def warm_up(self) -> None:
-        """Load the JWKS, giving up after ``startup_timeout``; never fails start-up."""
+        """Load the JWKS, giving up after ``startup_timeout``; an unreachable Clerk never fails
+        start-up (a missing key does: ``check()``)."""
+        self.check()
         with anyio.move_on_after(self.settings.startup_timeout) as scope:
             await self.store.warm_up()
             await self.jwks.warm_up()
@@ -162,7 +177,8 @@ class Clerk:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
         """``FastAPI(lifespan=clerk.lifespan)``: attaches this instance to the app, warms the
-        JWKS, closes the HTTP client on shutdown."""
+        JWKS, closes the HTTP client on shutdown. Without a key it fails start-up."""
+        self.check()
         self.install(app)
         await self.warm_up()
         try:

@@ -27,8 +27,6 @@ def _env() -> dict[str, str]:
 def test_example_runs(path: Path) -> None:
     if path.name.startswith("test_"):
         command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(path)]
-    elif path.name == "testing_app.py":
-        command = [sys.executable, "-c", "import testing_app"]
     else:
         command = [sys.executable, str(path)]
     result = subprocess.run(

@@ -18,6 +18,7 @@ from typing import Any
 from fastapi.openapi.models import OAuth2, OAuthFlowAuthorizationCode, OAuthFlows
 
 from clerk_fastapi.clerk import Clerk
+from clerk_fastapi.fastapi_auth.error_models import AUTH_ANSWERS, add_error_schemas
 from clerk_fastapi.fastapi_auth.routes import route_auths
 from clerk_fastapi.fastapi_auth.schemes import (
     BUILTIN,
@@ -121,6 +122,9 @@ def finish_openapi(schema: dict[str, Any], clerk: Clerk, app: Any = None) -> dic
                 for name in requirement:
                     if name in unscoped:
                         requirement[name] = []
+    if app is not None:
+        document_auth_answers(schema, app)
+    list_oauth_scopes(schema)
     return schema
 
 
@@ -145,3 +149,78 @@ def install_openapi(app: Any) -> None:
     app.openapi = openapi
     app._clerk_openapi_installed = True
     app.openapi_schema = None
+
+
+# -- what Swagger UI and clients need beyond the schemes (issue 20) -----------------------------
+
+
+def _operations(schema: dict[str, Any], route: Any) -> list[tuple[str, dict[str, Any]]]:
+    """The documented operations of one route: (``"GET /path"``, operation)."""
+    path = getattr(route, "path_format", None) or ""
+    item = schema.get("paths", {}).get(path, {})
+    found = []
+    for method in sorted(getattr(route, "methods", None) or ()):
+        operation = item.get(method.lower())
+        if isinstance(operation, dict):
+            found.append((f"{method} {path}", operation))
+    return found
+
+
+def _may_be_forbidden(auths: list[Any], operation: dict[str, Any]) -> bool:
+    """A 403 needs something to lack: a scope, permission, role, feature, plan or reverification."""
+    if any(auth.requirements != type(auth.requirements)() for auth in auths):
+        return True
+    return any(
+        scopes for requirement in operation.get("security", []) for scopes in requirement.values()
+    )
+
+
+def document_auth_answers(schema: dict[str, Any], app: Any) -> None:
+    """Operations protected by ``Auth`` document their 400, 401, 403 and 503 answers (the error
+    body model, ``WWW-Authenticate`` / ``Retry-After``); ``optional=True`` routes also list the
+    anonymous alternative ``{}`` in ``security``. Answers a route declares itself are kept."""
+    documented = False
+    for route in getattr(app, "routes", ()):
+        auths = route_auths(route)
+        if not auths:
+            continue
+        for _, operation in _operations(schema, route):
+            documented = True
+            responses = operation.setdefault("responses", {})
+            for status, answer in AUTH_ANSWERS.items():
+                if status == "403" and not _may_be_forbidden(auths, operation):
+                    continue
+                responses.setdefault(status, answer)
+            security = operation.get("security")
+            if all(auth.optional for auth in auths) and security and {} not in security:
+                security.append({})
+    if documented:
+        add_error_schemas(schema)
+
+
+def list_oauth_scopes(schema: dict[str, Any]) -> None:
+    """The OAuth2 scheme lists every scope an operation requires of it, so Swagger UI's login
+    offers them to tick (each described by the operations that need it)."""
+    schemes: dict[str, Any] = schema.get("components", {}).get("securitySchemes", {})
+    for name, scheme in schemes.items():
+        if scheme.get("type") != "oauth2":
+            continue
+        users: dict[str, list[str]] = {}
+        for path, item in schema.get("paths", {}).items():
+            for method, operation in item.items():
+                if not isinstance(operation, dict):
+                    continue
+                for requirement in operation.get("security", []):
+                    for scope in requirement.get(name, []):
+                        users.setdefault(scope, []).append(f"{method.upper()} {path}")
+        for flow in scheme.get("flows", {}).values():
+            listed: dict[str, str] = flow.setdefault("scopes", {})
+            for scope in sorted(users):
+                listed.setdefault(scope, "Required by " + ", ".join(users[scope]))
+
+
+def enable_swagger_pkce(app: Any, clerk: Clerk) -> None:
+    """With a Frontend API (publishable key), Swagger UI logs in with the authorization-code
+    flow and PKCE; set at install so the first ``/docs`` page already has it."""
+    if clerk.settings.frontend_api and getattr(app, "swagger_ui_init_oauth", None) is None:
+        app.swagger_ui_init_oauth = {"usePkceWithAuthorizationCodeGrant": True}

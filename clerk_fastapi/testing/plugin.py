@@ -29,21 +29,30 @@ def fake_clerk(frozen_clock: FrozenClock) -> FakeClerk:
 
 @pytest.fixture
 def use_fake_clerk(fake_clerk: FakeClerk) -> Iterator[Callable[..., Clerk]]:
-    """``use_fake_clerk(app)`` makes ``app``'s ``get_clerk`` return a ``Clerk`` wired to the fake.
+    """``use_fake_clerk(app, **settings)`` makes ``app``'s ``get_clerk`` return a ``Clerk``
+    wired to the fake (settings given here win over the fake's defaults).
 
-    Works with FastAPI's ``TestClient`` and with httpx's ``ASGITransport``.
+    Call it before the app starts: the app's own ``Clerk`` (``FastAPI(lifespan=clerk.lifespan)``
+    with ``clerk = Clerk()`` at module level) then stays idle inside ``with TestClient(app)``,
+    so tests need no ``CLERK_*`` variables and no network. Works with FastAPI's ``TestClient``
+    and with httpx's ``ASGITransport``; undone when the test ends.
     """
     from clerk_fastapi.fastapi_auth.dependency import get_clerk
 
-    attached: list[Any] = []
+    missing = object()
+    attached: list[tuple[Any, Any]] = []
 
     def attach(app: Any, **overrides: Any) -> Clerk:
         clerk = fake_clerk.clerk(**overrides)
+        attached.append((app, getattr(app.state, "clerk", missing)))
         app.dependency_overrides[get_clerk] = lambda: clerk
         clerk.install(app)
-        attached.append(app)
         return clerk
 
     yield attach
-    for app in attached:
+    for app, previous in reversed(attached):
         app.dependency_overrides.pop(get_clerk, None)
+        if previous is missing:
+            del app.state.clerk
+        else:
+            app.state.clerk = previous

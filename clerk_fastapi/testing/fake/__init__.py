@@ -23,6 +23,7 @@ from clerk_fastapi.fastapi_auth.app import Clerk
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.testing.fake._common import TokenStore, random_text
 from clerk_fastapi.testing.fake.api import BackendAPI
+from clerk_fastapi.testing.fake.control import control_routes
 from clerk_fastapi.testing.fake.faults import Fault, FaultMode, RecordedRequest
 from clerk_fastapi.testing.fake.server import serve_asgi
 from clerk_fastapi.testing.keys import SigningKey
@@ -81,7 +82,7 @@ class FakeClerk(BackendAPI):
         self.api_url = f"http://{self.API_HOST}"
         TokenStore.__init__(self)
         self.default_machine_id = "mch_" + random_text(27)
-        self.app = Starlette(routes=self._routes())
+        self.app = Starlette(routes=[*self._routes(), *control_routes(self)])
 
     # -- keys -----------------------------------------------------------------------------------
 

@@ -1,0 +1,206 @@
+"""``python -m clerk_fastapi.testing``: ``serve`` and ``mint`` run as subprocesses, and the tokens
+``mint`` prints are verified by an app whose ``Clerk`` points at the ``serve``d fake."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import Depends, FastAPI
+
+from clerk_fastapi import Auth, AuthObject, Clerk
+from clerk_fastapi._version import __version__
+from clerk_fastapi.testing.__main__ import build_parser
+
+CLI = [sys.executable, "-m", "clerk_fastapi.testing"]
+
+
+def cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+
+
+def mint(*args: str) -> str:
+    result = cli("mint", *args)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+class Served:
+    def __init__(self, state: Path, key_file: Path, settings: dict[str, str]) -> None:
+        self.state = state
+        self.key_file = key_file
+        self.settings = settings
+
+    def app(self) -> FastAPI:
+        clerk = Clerk(
+            secret_key=self.settings["CLERK_SECRET_KEY"],
+            publishable_key=self.settings["CLERK_PUBLISHABLE_KEY"],
+            api_url=self.settings["CLERK_API_URL"],
+        )
+        app = FastAPI(lifespan=clerk.lifespan)
+        clerk.install(app)
+
+        @app.get("/who")
+        async def who(auth: AuthObject = Depends(Auth(accepts="any"))) -> Any:
+            return auth
+
+        return app
+
+    async def call(self, token: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=self.app())
+        async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
+            return await client.get("/who", headers={"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    home = tmp_path_factory.mktemp("cli")
+    state, key_file = home / "fake.json", home / "fake-key.pem"
+    process = subprocess.Popen(
+        [*CLI, "serve", "--state", str(state), "--key-file", str(key_file)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60  # a wait, not an assertion on speed
+        while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert state.exists(), process.stderr.read() if process.poll() is not None else "no state"
+        yield Served(state, key_file, json.loads(state.read_text()))
+    finally:
+        process.terminate()
+        out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "export CLERK_SECRET_KEY=" in out
+    assert not state.exists()  # removed on exit
+    assert key_file.stat().st_mode & 0o077 == 0  # the private key is not world-readable
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["session", "--user-id", "user_9", "--org-id", "org_1", "--role", "admin",
+             "--permission", "org:reports:read"],
+            {"token_type": "session_token", "user_id": "user_9", "org_id": "org_1",
+             "org_role": "org:admin", "org_permissions": ["org:reports:read"]},
+        ),
+        (
+            ["oauth", "--scope", "profile", "--scope", "email", "--user-id", "user_9"],
+            {"token_type": "oauth_token", "user_id": "user_9", "scopes": ["profile", "email"]},
+        ),
+        (
+            ["oauth", "--format", "opaque", "--scope", "profile", "--client-id", "client_7"],
+            {"token_type": "oauth_token", "client_id": "client_7", "scopes": ["profile"]},
+        ),
+        (
+            ["m2m", "--machine-id", "mch_worker", "--scope", "mch_other"],
+            {"token_type": "m2m_token", "machine_id": "mch_worker", "scopes": ["mch_other"]},
+        ),
+        (
+            ["m2m", "--format", "opaque", "--machine-id", "mch_worker", "--claim", "tier=\"gold\""],
+            {"token_type": "m2m_token", "machine_id": "mch_worker", "claims": {"tier": "gold"}},
+        ),
+        (
+            ["api-key", "--subject", "org_1", "--scope", "notes:read", "--name", "ci"],
+            {"token_type": "api_key", "subject": "org_1", "scopes": ["notes:read"], "name": "ci"},
+        ),
+    ],
+    ids=["session", "oauth-jwt", "oauth-opaque", "m2m-jwt", "m2m-opaque", "api-key"],
+)  # fmt: skip
+async def test_mint_on_the_running_fake_every_type(
+    served: Served, args: list[str], expected: dict[str, Any]
+) -> None:
+    token = mint(*args, "--state", str(served.state))
+    response = await served.call(token)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert {key: body[key] for key in expected} == expected
+
+
+@pytest.mark.anyio
+async def test_mint_with_url_and_secret_key(served: Served) -> None:
+    url, secret = served.settings["CLERK_API_URL"], served.settings["CLERK_SECRET_KEY"]
+    token = mint("api-key", "--url", url, "--secret-key", secret, "--scope", "x")
+    assert token.startswith("ak_")
+    assert (await served.call(token)).status_code == 200
+    wrong = cli("mint", "api-key", "--url", url, "--secret-key", "sk_test_wrong")
+    assert wrong.returncode == 2
+    assert "refused" in wrong.stderr
+    assert wrong.stdout == ""
+
+
+@pytest.mark.anyio
+async def test_mint_with_the_shared_key_file_needs_no_server(served: Served) -> None:
+    token = mint("session", "--key-file", str(served.key_file), "--user-id", "user_k")
+    response = await served.call(token)
+    assert response.status_code == 200, response.text
+    assert response.json()["user_id"] == "user_k"
+    m2m = mint("m2m", "--key-file", str(served.key_file), "--machine-id", "mch_k")
+    assert (await served.call(m2m)).json()["machine_id"] == "mch_k"
+
+
+@pytest.mark.anyio
+async def test_a_token_from_another_key_is_refused(served: Served) -> None:
+    """What used to happen to every minted token: a key the served fake does not have."""
+    result = cli("mint", "session")
+    assert result.returncode == 0
+    assert "BEGIN PUBLIC KEY" in result.stderr  # the key that would verify it
+    response = await served.call(result.stdout.strip())
+    assert response.status_code == 401
+
+
+def test_opaque_types_need_a_running_fake() -> None:
+    for args in (["api-key"], ["m2m", "--format", "opaque"], ["oauth", "--format", "opaque"]):
+        result = cli("mint", *args)
+        assert result.returncode == 2
+        assert "serve --state FILE" in result.stderr
+        assert result.stdout == ""
+
+
+def test_unreachable_fake_and_missing_files_are_clear_errors(tmp_path: Path) -> None:
+    gone = cli("mint", "session", "--url", "http://127.0.0.1:9", "--secret-key", "sk_test_x")
+    assert gone.returncode == 2
+    assert "no fake Clerk answers at http://127.0.0.1:9" in gone.stderr
+    missing = cli("mint", "session", "--state", str(tmp_path / "none.json"))
+    assert missing.returncode == 2
+    assert "not a state file" in missing.stderr
+    no_key = cli("mint", "session", "--key-file", str(tmp_path / "none.pem"))
+    assert no_key.returncode == 2
+    assert "no such key file" in no_key.stderr
+    assert "Traceback" not in gone.stderr + missing.stderr + no_key.stderr
+
+
+def test_version() -> None:
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"clerk-fastapi {__version__}"
+
+
+def _subparsers(parser: Any) -> dict[str, Any]:
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            return dict(action.choices)
+    raise AssertionError("no sub-commands")
+
+
+@pytest.mark.parametrize("command", [[], ["serve"], ["mint"]], ids=["main", "serve", "mint"])
+def test_help_describes_every_option_with_examples(command: list[str]) -> None:
+    parser = build_parser()
+    target = _subparsers(parser)[command[0]] if command else parser
+    result = cli(*command, "--help")
+    assert result.returncode == 0
+    for action in target._actions:
+        assert action.help, f"{command} {action.dest} has no help text"
+        for option in action.option_strings:
+            assert option in result.stdout, option
+    assert "example" in result.stdout

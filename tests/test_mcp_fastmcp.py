@@ -35,7 +35,9 @@ def free_port() -> int:
 
 
 def build_app(clerk: Clerk, url: str) -> FastAPI:
-    resource = MCPResource(clerk, url=url, scopes=["profile"], scopes_supported=["profile", "email"])
+    resource = MCPResource(
+        clerk, url=url, scopes=["profile"], scopes_supported=["profile", "email"]
+    )
     mcp = FastMCP("clerk-demo", auth=clerk_remote_auth(resource))
 
     @mcp.tool

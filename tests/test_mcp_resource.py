@@ -190,7 +190,9 @@ async def test_resource_metadata_option_on_any_auth(fake: FakeClerk) -> None:
         return None
 
     @app.get("/none")
-    async def none(a: Annotated[Any, Depends(Auth("oauth_token", resource_metadata=False))]) -> None:
+    async def none(
+        a: Annotated[Any, Depends(Auth("oauth_token", resource_metadata=False))],
+    ) -> None:
         return None
 
     @app.get("/default")

@@ -38,7 +38,9 @@ def free_port() -> int:
 
 
 def build_app(clerk: Clerk, url: str) -> tuple[FastAPI, MCPResource]:
-    resource = MCPResource(clerk, url=url, scopes=["profile"], scopes_supported=["profile", "email"])
+    resource = MCPResource(
+        clerk, url=url, scopes=["profile"], scopes_supported=["profile", "email"]
+    )
     mcp = MCPServer(
         "clerk-demo", token_verifier=ClerkTokenVerifier(resource), auth=resource.auth_settings()
     )
@@ -79,10 +81,13 @@ def running(fake: FakeClerk, **clerk_options: Any) -> Iterator[tuple[str, MCPRes
 
 async def call_whoami(url: str, token: str) -> dict[str, Any]:
     client = httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=30)
-    async with client, streamable_http_client(url, http_client=client) as (read, write, *_):
-        async with ClientSession(read, write) as session:
-            await session.initialize()
-            result = await session.call_tool("whoami", {})
+    async with (
+        client,
+        streamable_http_client(url, http_client=client) as (read, write, *_),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        result = await session.call_tool("whoami", {})
     assert not result.is_error, result
     return json.loads(result.content[0].text)  # type: ignore[union-attr]
 
@@ -97,7 +102,11 @@ async def test_both_token_forms_call_a_tool(fake: FakeClerk) -> None:
         url = f"{base}/mcp"
         for form in ("jwt", "opaque"):
             token = fake.oauth_token(
-                form, scopes=["profile", "email"], user_id=f"user_{form}", client_id="cli_1", aud=url
+                form,
+                scopes=["profile", "email"],
+                user_id=f"user_{form}",
+                client_id="cli_1",
+                aud=url,
             )
             assert await call_whoami(url, token) == {
                 "user_id": f"user_{form}",
@@ -126,7 +135,10 @@ INIT = {
         "clientInfo": {"name": "raw", "version": "0"},
     },
 }
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
+MCP_HEADERS = {
+    "Accept": "application/json, text/event-stream",
+    "MCP-Protocol-Version": "2025-11-25",
+}
 
 
 async def test_refused_tokens_and_session_binding(fake: FakeClerk) -> None:
@@ -145,8 +157,9 @@ async def test_refused_tokens_and_session_binding(fake: FakeClerk) -> None:
                     url, json=INIT, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}
                 )
                 assert answer.status_code == 401, name
-                assert f'resource_metadata="{base}/.well-known/oauth-protected-resource/mcp"' in (
-                    answer.headers["www-authenticate"]
+                assert (
+                    f'resource_metadata="{base}/.well-known/oauth-protected-resource/mcp"'
+                    in (answer.headers["www-authenticate"])
                 )
             no_scope = fake.oauth_token("jwt", scopes=["email"], aud=url)
             answer = await http.post(
@@ -297,10 +310,13 @@ async def test_sdk_client_discovers_and_signs_in(fake: FakeClerk, token_format: 
             callback_handler=callback_handler,
         )
         client = httpx2.AsyncClient(auth=auth, timeout=30)
-        async with client, streamable_http_client(url, http_client=client) as (read, write, *_):
-            async with ClientSession(read, write) as session:
-                await session.initialize()
-                result = await session.call_tool("whoami", {})
+        async with (
+            client,
+            streamable_http_client(url, http_client=client) as (read, write, *_),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            result = await session.call_tool("whoami", {})
         assert json.loads(result.content[0].text) == {  # type: ignore[union-attr]
             "user_id": "user_signed_in",
             "client_id": storage.client.client_id if storage.client else None,

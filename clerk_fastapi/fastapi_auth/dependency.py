@@ -90,11 +90,11 @@ class Auth:
         if unknown:
             raise ValueError(f"scheme_names has unknown token types: {sorted(unknown)}")
         self.scheme_names = dict(scheme_names or {})
-        if resource_metadata is not None and resource_metadata is not False:
-            if not isinstance(resource_metadata, str) or not resource_metadata.startswith(
-                ("https://", "http://")
-            ):
-                raise ValueError("resource_metadata must be an http(s) URL, False or None")
+        if resource_metadata not in (None, False) and not (
+            isinstance(resource_metadata, str)
+            and resource_metadata.startswith(("https://", "http://"))
+        ):
+            raise ValueError("resource_metadata must be an http(s) URL, False or None")
         self.resource_metadata = resource_metadata
         self.schemes = tuple(
             ClerkTokenScheme(t, self.scheme_name(t)) for t in self.accepts.ordered()

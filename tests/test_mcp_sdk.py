@@ -24,7 +24,7 @@ from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAu
 
 from clerk_fastapi import Clerk
 from clerk_fastapi.mcp import MCPResource
-from clerk_fastapi.mcp.sdk import ClerkTokenVerifier
+from clerk_fastapi.mcp.sdk import ClerkTokenVerifier, auth_settings
 from clerk_fastapi.testing import FakeClerk
 from clerk_fastapi.testing.fake import serve_asgi
 
@@ -42,7 +42,7 @@ def build_app(clerk: Clerk, url: str) -> tuple[FastAPI, MCPResource]:
         clerk, url=url, scopes=["profile"], scopes_supported=["profile", "email"]
     )
     mcp = MCPServer(
-        "clerk-demo", token_verifier=ClerkTokenVerifier(resource), auth=resource.auth_settings()
+        "clerk-demo", token_verifier=ClerkTokenVerifier(resource), auth=auth_settings(resource)
     )
 
     @mcp.tool()

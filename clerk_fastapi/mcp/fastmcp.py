@@ -10,6 +10,7 @@ app.mount("/", mcp.http_app(path="/mcp"))   # the path of resource.url
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlsplit
 
 from fastmcp.server.auth import AccessToken, RemoteAuthProvider, TokenVerifier
@@ -44,11 +45,15 @@ class ClerkFastMCPVerifier(TokenVerifier):
 def clerk_remote_auth(resource: MCPResource) -> RemoteAuthProvider:
     """A ``RemoteAuthProvider``: FastMCP serves the metadata for ``resource`` (Clerk's issuer as
     a plain string, so no trailing slash) and its 401/403 challenges point at it."""
+    # A plain str issuer: an AnyHttpUrl would be published with a trailing slash.
+    urls: dict[str, Any] = {
+        "authorization_servers": [resource.issuer],
+        "resource_documentation": resource.resource_documentation,
+    }
     return RemoteAuthProvider(
         token_verifier=ClerkFastMCPVerifier(resource),
-        authorization_servers=[resource.issuer],  # type: ignore[list-item]
         base_url=_origin(resource.url),
         scopes_supported=list(resource.scopes_supported) or None,
         resource_name=resource.resource_name,
-        resource_documentation=resource.resource_documentation,  # type: ignore[arg-type]
+        **urls,
     )

@@ -153,12 +153,6 @@ class MCPResource:
         ``AccessToken.resource``), else ``None``."""
         return self.url if audience_contains(principal.aud, self.url) else None
 
-    def auth_settings(self) -> Any:
-        """The official SDK's ``AuthSettings`` for this resource (needs ``clerk-fastapi[mcp]``)."""
-        from clerk_fastapi.mcp.sdk import auth_settings
-
-        return auth_settings(self)
-
     def __repr__(self) -> str:
         return f"MCPResource(url={self.url!r}, scopes={list(self.scopes)!r})"
 

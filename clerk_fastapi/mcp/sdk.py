@@ -2,11 +2,13 @@
 by an ``MCPResource``, and the matching ``AuthSettings``.
 
 ```python
-mcp = MCPServer("x", token_verifier=ClerkTokenVerifier(resource), auth=resource.auth_settings())
+mcp = MCPServer("x", token_verifier=ClerkTokenVerifier(resource), auth=auth_settings(resource))
 ```
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
@@ -40,10 +42,12 @@ def auth_settings(resource: MCPResource) -> AuthSettings:
     """``issuer_url`` = Clerk (a string: no trailing slash is added), ``resource_server_url`` =
     the resource's URL, ``required_scopes`` = its scopes. ``validate_token_resource=False``: the
     verifier checks the audience itself (and honours ``require_audience=False``)."""
+    # Strings, not AnyHttpUrl: pydantic validates them (and adds no trailing slash here).
+    urls: dict[str, Any] = {
+        "issuer_url": resource.issuer,
+        "resource_server_url": resource.url,
+        "service_documentation_url": resource.resource_documentation,
+    }
     return AuthSettings(
-        issuer_url=resource.issuer,  # type: ignore[arg-type]
-        resource_server_url=resource.url,  # type: ignore[arg-type]
-        required_scopes=list(resource.scopes) or None,
-        service_documentation_url=resource.resource_documentation,  # type: ignore[arg-type]
-        validate_token_resource=False,
+        **urls, required_scopes=list(resource.scopes) or None, validate_token_resource=False
     )

@@ -31,12 +31,12 @@ def create_sdk_app(clerk: Clerk, url: str) -> FastAPI:
     from mcp.server.auth.middleware.auth_context import get_access_token
     from mcp.server.mcpserver import MCPServer
 
-    from clerk_fastapi.mcp.sdk import ClerkTokenVerifier
+    from clerk_fastapi.mcp.sdk import ClerkTokenVerifier, auth_settings
 
     # url: where clients reach the MCP endpoint, e.g. https://api.example.com/mcp
     resource = MCPResource(clerk, url=url, scopes=["profile"], resource_name="Example MCP")
     mcp = MCPServer(
-        "example", token_verifier=ClerkTokenVerifier(resource), auth=resource.auth_settings()
+        "example", token_verifier=ClerkTokenVerifier(resource), auth=auth_settings(resource)
     )
 
     @mcp.tool()

@@ -1,10 +1,13 @@
 PYTHON ?= python3
 VENV := .venv
+# The dev venv has the mcp extra, so `make test` runs the MCP adapter tests; `make test-core`
+# runs the suite again in a second venv without it (the core must not need mcp/fastmcp).
+EXTRAS := dev,mcp
 BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium parity parity-node
+.PHONY: demo test test-core lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,7 +18,7 @@ $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[$(EXTRAS)]'
 	touch $@ $(STAMP_RUN)
 
 demo: $(STAMP_RUN)
@@ -52,6 +55,9 @@ docs: $(STAMP_DEV)
 
 test: lint typecheck imports pytest docs
 
+test-core:
+	$(MAKE) typecheck imports pytest VENV=.venv-core EXTRAS=dev
+
 bench: $(STAMP_DEV)
 	$(BIN)/python -m bench
 
@@ -79,4 +85,4 @@ parity: $(STAMP_DEV) parity-node $(PARITY_STAMP)
 	$(BIN)/python parity/run.py
 
 clean:
-	rm -rf $(VENV) site dist build parity/node_modules
+	rm -rf $(VENV) .venv-core site dist build parity/node_modules

@@ -79,6 +79,10 @@ class OAuthAuth(_MachinePrincipal):
     token_type: Literal["oauth_token"] = "oauth_token"
     client_id: str = Field("", description="The OAuth application's client id.")
     user_id: str = Field(description="The user who authorised the app.")
+    aud: list[str] | None = Field(
+        None,
+        description="The resources (RFC 8707) the token was issued for, when Clerk set them.",
+    )
 
 
 class M2MAuth(_MachinePrincipal):

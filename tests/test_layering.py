@@ -15,6 +15,9 @@ VIOLATIONS = [
     ("backend/http.py", "from clerk_fastapi.jose import compact\n", "Backend API client is a leaf"),
     ("jose/claims.py", "import clerk_fastapi.kinds\n", "Layers"),
     ("kinds/_jwt.py", "import clerk_fastapi.kinds.m2m\n", "No import cycles"),
+    ("mcp/resource.py", "import mcp.server.auth\n", "The MCP SDK and FastMCP only"),
+    ("kinds/oauth.py", "import fastmcp\n", "The MCP SDK and FastMCP only"),
+    ("fastapi_auth/dependency.py", "import clerk_fastapi.mcp.audience\n", "Layers"),
 ]
 
 

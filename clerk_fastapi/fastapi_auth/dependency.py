@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Depends, Security
 from fastapi.security import SecurityScopes
@@ -61,6 +62,10 @@ class Auth:
     ``permissions``/``features`` (all required), ``roles``/``plans`` (any one) and
     ``reverification``: checked on sessions with ``has()``; machine tokens fail them.
     ``optional``: return ``None`` when no credentials were sent (bad ones still give 401).
+    ``resource_metadata``: the RFC 9728 metadata URL for the challenges. Unset: on routes
+    accepting OAuth tokens, Clerk's Frontend API one (as Clerk's Next.js middleware does). A URL
+    (yours, e.g. ``MCPResource.metadata_url``): 401 and 403 carry it, and 401s also name the
+    required ``scope`` (the MCP resource-server rules). ``False``: none.
     """
 
     def __init__(
@@ -76,6 +81,7 @@ class Auth:
         optional: bool = False,
         clerk: Clerk | None = None,
         scheme_names: Mapping[str, str] | None = None,
+        resource_metadata: str | Literal[False] | None = None,
     ) -> None:
         self.accepts: Accepts = normalize_accepts(accepts)
         self.requirements = Requirements.build(
@@ -96,6 +102,12 @@ class Auth:
         if unknown:
             raise ValueError(f"scheme_names has unknown token types: {sorted(unknown)}")
         self.scheme_names = dict(scheme_names or {})
+        if resource_metadata not in (None, False) and not (
+            isinstance(resource_metadata, str)
+            and resource_metadata.startswith(("https://", "http://"))
+        ):
+            raise ValueError("resource_metadata must be an http(s) URL, False or None")
+        self.resource_metadata = resource_metadata
         self.schemes = tuple(
             ClerkTokenScheme(t, self.scheme_name(t)) for t in self.accepts.ordered()
         )
@@ -142,25 +154,50 @@ class Auth:
         if state.error == "missing" and self.optional:
             return None
         principal = state.to_auth()
-        if principal is None:
-            fapi = instance.settings.frontend_api
-            metadata = (
-                f"https://{fapi}/.well-known/oauth-protected-resource"
-                if fapi and self.accepts.allows("oauth_token")
-                else None
+        refused = self.refuse(principal) if principal is not None else None
+        if refused is not None:
+            reason, message = refused
+            principal = None
+            state = dataclasses.replace(
+                state,
+                status="signed-out",
+                auth=None,
+                reason=reason,
+                message=message,
+                error="invalid_token",
             )
+        if principal is None:
+            own = isinstance(self.resource_metadata, str)
             raise for_connection(
                 request,
                 error_for_state(
                     state,
-                    resource_metadata=metadata,
+                    resource_metadata=self._metadata_url(instance),
                     retry_after_default=instance.settings.retry_after_default,
+                    scope=self._scopes_for(security_scopes) if own else (),
                 ),
             )
         missing = self.missing(principal, security_scopes.scopes)
         if missing:
-            raise for_connection(request, insufficient_scope(missing))
+            own_url = self.resource_metadata if isinstance(self.resource_metadata, str) else None
+            raise for_connection(request, insufficient_scope(missing, resource_metadata=own_url))
         return principal
+
+    def refuse(self, principal: Any) -> tuple[str, str] | None:
+        """Override to refuse a verified principal with a 401 ``invalid_token``: return
+        ``(reason code, message)``. ``MCPResource.auth()`` refuses a foreign ``aud`` here."""
+        return None
+
+    def _metadata_url(self, instance: Clerk) -> str | None:
+        if self.resource_metadata is not None:
+            return self.resource_metadata or None
+        fapi = instance.settings.frontend_api
+        if fapi and self.accepts.allows("oauth_token"):
+            return f"https://{fapi}/.well-known/oauth-protected-resource"
+        return None
+
+    def _scopes_for(self, security_scopes: SecurityScopes) -> list[str]:
+        return list(dict.fromkeys([*self.scopes, *security_scopes.scopes]))
 
     def missing(self, principal: BaseModel, extra_scopes: Sequence[str] = ()) -> list[str]:
         """The required names this principal lacks (empty: authorised)."""

@@ -55,10 +55,17 @@ def _safe_reason(reason: str | None) -> str:
 
 
 def error_for_state(
-    state: RequestState, *, resource_metadata: str | None, retry_after_default: int
+    state: RequestState,
+    *,
+    resource_metadata: str | None,
+    retry_after_default: int,
+    scope: Sequence[str] = (),
 ) -> ClerkAuthError:
+    """``scope``: put on 401 challenges (RFC 6750 §3; MCP clients request what it names)."""
     reason = _safe_reason(state.reason)
-    meta = [("resource_metadata", resource_metadata)] if resource_metadata else []
+    meta = [("scope", " ".join(scope))] if scope else []
+    if resource_metadata:
+        meta.append(("resource_metadata", resource_metadata))
     if state.error == "unavailable":
         retry = state.retry_after if state.retry_after is not None else retry_after_default
         return ClerkAuthError(
@@ -100,14 +107,18 @@ def error_for_state(
     )
 
 
-def insufficient_scope(required: Sequence[str]) -> ClerkAuthError:
-    scope = " ".join(required)
+def insufficient_scope(
+    required: Sequence[str], *, resource_metadata: str | None = None
+) -> ClerkAuthError:
+    params = [("error", "insufficient_scope"), ("scope", " ".join(required))]
+    if resource_metadata:
+        params.append(("resource_metadata", resource_metadata))
     return ClerkAuthError(
         status.HTTP_403_FORBIDDEN,
         "insufficient_scope",
         Reason.INSUFFICIENT_SCOPE,
         _FIXED_MESSAGES["insufficient_scope"],
-        {"WWW-Authenticate": _challenge([("error", "insufficient_scope"), ("scope", scope)])},
+        {"WWW-Authenticate": _challenge(params)},
     )
 
 

@@ -91,6 +91,7 @@ def principal_from_resource(resource: OAuthAccessToken) -> OAuthAuth:
         scopes=resource.scopes,
         claims=resource.claims,
         expiration=resource.expiration_datetime,
+        aud=resource.aud,
     )
 
 

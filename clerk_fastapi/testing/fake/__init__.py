@@ -39,6 +39,11 @@ Endpoint = Literal[
     "api_key_create",
     "api_key_list",
     "api_key_revoke",
+    "as_metadata",
+    "fapi_jwks",
+    "oauth_register",
+    "oauth_authorize",
+    "oauth_token",
 ]
 
 __all__ = ["Endpoint", "FakeClerk", "Fault", "RecordedRequest", "serve_asgi"]
@@ -69,9 +74,7 @@ class FakeClerk(BackendAPI):
         self.authorized_party = authorized_party
         self.secret_key = "sk_test_" + random_text(40)
         self.machine_secret_key = "ak_" + random_text(40)
-        self.publishable_key = "pk_test_" + base64.b64encode(
-            f"{frontend_api}$".encode()
-        ).decode().rstrip("=")
+        self.publishable_key = _publishable_key(frontend_api)
         self.instance_id = kid
         self.signing_key = signing_key or SigningKey.generate(kid, pool_index=key_pool_index)
         self.keys: list[SigningKey] = [self.signing_key]
@@ -81,6 +84,7 @@ class FakeClerk(BackendAPI):
         self.faults: dict[str, Fault] = {}
         self.api_url = f"http://{self.API_HOST}"
         TokenStore.__init__(self)
+        self._init_frontend()
         self.default_machine_id = "mch_" + random_text(27)
         self.app = Starlette(routes=[*self._routes(), *control_routes(self)])
 
@@ -136,6 +140,9 @@ class FakeClerk(BackendAPI):
             "publishable_key": self.publishable_key,
             "api_url": self.api_url,
         }
+        if self.issuer != f"https://{self.frontend_api}":
+            # Served as a loopback Frontend API (http): the issuer is not derivable from the key.
+            values["issuer"] = self.issuer
         values.update(overrides)
         return ClerkSettings(**values)
 
@@ -145,12 +152,28 @@ class FakeClerk(BackendAPI):
         return Clerk(self.settings(**overrides), transport=transport, clock=self.clock)
 
     @contextlib.contextmanager
-    def serve(self, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
-        """Run on a real loopback port (uvicorn in a thread); yields the base URL."""
-        previous = self.api_url
+    def serve(
+        self, host: str = "127.0.0.1", port: int = 0, *, frontend_api: bool = False
+    ) -> Iterator[str]:
+        """Run on a real loopback port (uvicorn in a thread); yields the base URL.
+
+        ``frontend_api=True``: the same server is also the instance's Frontend API, so an OAuth
+        client can reach its authorization server. Inside the block ``issuer`` is the base URL
+        (``http://127.0.0.1:PORT``) and ``frontend_api``/``publishable_key`` name it: mint tokens
+        and build ``fake.clerk()`` inside the block.
+        """
+        previous = (self.api_url, self.issuer, self.frontend_api, self.publishable_key)
         with serve_asgi(self.app, host, port) as url:
             self.api_url = url
+            if frontend_api:
+                self.issuer = url
+                self.frontend_api = url.removeprefix("http://")
+                self.publishable_key = _publishable_key(self.frontend_api)
             try:
                 yield url
             finally:
-                self.api_url = previous
+                self.api_url, self.issuer, self.frontend_api, self.publishable_key = previous
+
+
+def _publishable_key(frontend_api: str) -> str:
+    return "pk_test_" + base64.b64encode(f"{frontend_api}$".encode()).decode().rstrip("=")

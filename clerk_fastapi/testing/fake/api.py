@@ -16,7 +16,7 @@ from clerk_fastapi.jose.compact import parse_compact
 from clerk_fastapi.kinds import BUILTIN_KINDS
 from clerk_fastapi.testing.fake._common import Record, hex_id, random_text
 from clerk_fastapi.testing.fake.faults import Fault, RecordedRequest, fault_response
-from clerk_fastapi.testing.fake.minting import Minting
+from clerk_fastapi.testing.fake.frontend import FrontendAPI
 
 
 def endpoint_name(kind_name: str) -> str:
@@ -24,7 +24,7 @@ def endpoint_name(kind_name: str) -> str:
     return kind_name.removesuffix("_token")
 
 
-class BackendAPI(Minting):
+class BackendAPI(FrontendAPI):
     secret_key: str
     machine_secret_key: str
     hits: Counter[str]
@@ -48,6 +48,7 @@ class BackendAPI(Minting):
             if kind.verify_path
         ]
         return [
+            *self._frontend_routes(self._public_endpoint),
             Route("/v1/jwks", self._endpoint("jwks", self._jwks), methods=["GET"]),
             *verify_routes,
             Route("/m2m_tokens", self._endpoint("m2m_create", self._m2m_create), methods=["POST"]),
@@ -70,8 +71,14 @@ class BackendAPI(Minting):
             ),
         ]
 
-    def _endpoint(
+    def _public_endpoint(
         self, name: str, handler: Callable[[Request, Any], Any]
+    ) -> Callable[[Request], Any]:
+        """A Frontend API endpoint: no secret key."""
+        return self._endpoint(name, handler, public=True)
+
+    def _endpoint(
+        self, name: str, handler: Callable[[Request, Any], Any], *, public: bool = False
     ) -> Callable[[Request], Any]:
         async def endpoint(request: Request) -> Response:
             self.hits[name] += 1
@@ -92,7 +99,7 @@ class BackendAPI(Minting):
             failure = await fault_response(self.faults, name)
             if failure is not None:
                 return failure
-            if not self._authorised(request, name):
+            if not public and not self._authorised(request, name):
                 return _error(401, "Invalid secret key", "clerk_key_invalid")
             result: Response = await handler(request, body)
             return result

@@ -155,8 +155,13 @@ class Minting(TokenStore):
         client_id: str | None = None,
         expires_in: int = 3600,
         typ: str = "at+jwt",
+        aud: str | list[str] | None = None,
         **claims: Any,
     ) -> str:
+        """An OAuth access token: a JWT (``typ: at+jwt``) or an opaque ``oat_`` token that the
+        verify endpoint knows. ``aud``: the resource(s) it was issued for (Clerk sets ``aud``
+        when the client sent ``resource``); for a JWT it is the claim, for an opaque token the
+        verify answer's ``aud`` list."""
         client = client_id or "client_" + random_text(27)
         scopes = list(scopes or [])
         now = self._now()
@@ -172,6 +177,7 @@ class Minting(TokenStore):
                 "client_id": client,
                 "scope": " ".join(scopes),
                 "jti": jti,
+                **({"aud": aud} if aud is not None else {}),
                 **claims,
             }
             return self.sign(payload, {"typ": typ})
@@ -189,6 +195,8 @@ class Minting(TokenStore):
             "created_at": now * 1000,
             "updated_at": now * 1000,
         }
+        if aud is not None:
+            resource["aud"] = [aud] if isinstance(aud, str) else list(aud)
         self._remember(token, Record("oauth_token", resource))
         return token
 

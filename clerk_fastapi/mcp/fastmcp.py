@@ -1,0 +1,59 @@
+"""FastMCP (>= 4.1, extra ``clerk-fastapi[mcp]``): a FastMCP ``TokenVerifier`` and a
+``RemoteAuthProvider`` built from an ``MCPResource``. Clerk stays the authorization server (no
+OAuth proxy, no client secret, no introspection per call).
+
+```python
+mcp = FastMCP("x", auth=clerk_remote_auth(resource))
+app.mount("/", mcp.http_app(path="/mcp"))   # the path of resource.url
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from fastmcp.server.auth import AccessToken, RemoteAuthProvider, TokenVerifier
+
+from clerk_fastapi.mcp._access import access_token_fields
+from clerk_fastapi.mcp.resource import MCPResource
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+class ClerkFastMCPVerifier(TokenVerifier):
+    """Verifies Clerk OAuth tokens for ``resource``; ``None`` means 401. When Clerk cannot
+    answer now it raises ``UpstreamError`` rather than return ``None`` (which would make the
+    client discard a token that may be valid)."""
+
+    def __init__(self, resource: MCPResource) -> None:
+        if not isinstance(resource, MCPResource):
+            raise TypeError("ClerkFastMCPVerifier needs a clerk_fastapi.mcp.MCPResource")
+        super().__init__(base_url=_origin(resource.url), required_scopes=list(resource.scopes))
+        self.resource = resource
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        auth = await self.resource.authenticate(token)
+        if auth is None:
+            return None
+        return AccessToken(**access_token_fields(self.resource, token, auth))
+
+
+def clerk_remote_auth(resource: MCPResource) -> RemoteAuthProvider:
+    """A ``RemoteAuthProvider``: FastMCP serves the metadata for ``resource`` (Clerk's issuer as
+    a plain string, so no trailing slash) and its 401/403 challenges point at it."""
+    # A plain str issuer: an AnyHttpUrl would be published with a trailing slash.
+    urls: dict[str, Any] = {
+        "authorization_servers": [resource.issuer],
+        "resource_documentation": resource.resource_documentation,
+    }
+    return RemoteAuthProvider(
+        token_verifier=ClerkFastMCPVerifier(resource),
+        base_url=_origin(resource.url),
+        scopes_supported=list(resource.scopes_supported) or None,
+        resource_name=resource.resource_name,
+        **urls,
+    )

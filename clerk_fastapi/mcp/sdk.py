@@ -1,0 +1,53 @@
+"""The official MCP SDK (``mcp`` >= 2.3, extra ``clerk-fastapi[mcp]``): a ``TokenVerifier`` backed
+by an ``MCPResource``, and the matching ``AuthSettings``.
+
+```python
+mcp = MCPServer("x", token_verifier=ClerkTokenVerifier(resource), auth=auth_settings(resource))
+```
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.auth.provider import AccessToken
+from mcp.server.auth.settings import AuthSettings
+
+from clerk_fastapi.mcp._access import access_token_fields
+from clerk_fastapi.mcp.resource import MCPResource
+
+
+class ClerkTokenVerifier:
+    """The SDK's ``TokenVerifier`` protocol, verifying Clerk OAuth tokens for ``resource``.
+
+    Returns ``None`` (the SDK answers 401) for a token that is not a valid OAuth token for this
+    resource: another type, another audience, expired, revoked, unknown. When Clerk cannot
+    answer now it raises ``UpstreamError`` instead: ``None`` would make the client throw away a
+    token that may be valid (the SDK turns the exception into a 500).
+    """
+
+    def __init__(self, resource: MCPResource) -> None:
+        if not isinstance(resource, MCPResource):
+            raise TypeError("ClerkTokenVerifier needs a clerk_fastapi.mcp.MCPResource")
+        self.resource = resource
+
+    async def verify_token(self, token: str) -> AccessToken | None:
+        auth = await self.resource.authenticate(token)
+        if auth is None:
+            return None
+        return AccessToken(**access_token_fields(self.resource, token, auth))
+
+
+def auth_settings(resource: MCPResource) -> AuthSettings:
+    """``issuer_url`` = Clerk (a string: no trailing slash is added), ``resource_server_url`` =
+    the resource's URL, ``required_scopes`` = its scopes. ``validate_token_resource=False``: the
+    verifier checks the audience itself (and honours ``require_audience=False``)."""
+    # Strings, not AnyHttpUrl: pydantic validates them (and adds no trailing slash here).
+    urls: dict[str, Any] = {
+        "issuer_url": resource.issuer,
+        "resource_server_url": resource.url,
+        "service_documentation_url": resource.resource_documentation,
+    }
+    return AuthSettings(
+        **urls, required_scopes=list(resource.scopes) or None, validate_token_resource=False
+    )

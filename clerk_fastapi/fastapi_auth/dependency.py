@@ -7,8 +7,8 @@ import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from fastapi import Depends, Security
 from fastapi.security import SecurityScopes
+from fastapi.security.base import SecurityBase
 from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
@@ -18,7 +18,7 @@ from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.fastapi_auth.errors import error_for_state, for_connection, insufficient_scope
 from clerk_fastapi.fastapi_auth.openapi import install_openapi
-from clerk_fastapi.fastapi_auth.schemes import ClerkTokenScheme, kind_for
+from clerk_fastapi.fastapi_auth.schemes import auth_scheme, kind_for
 
 NO_CLERK = (
     "No Clerk is attached to this app, so Auth() cannot verify anything. Create one and attach "
@@ -52,7 +52,23 @@ async def get_clerk(request: HTTPConnection) -> Clerk:
     return clerk
 
 
-class Auth:
+async def _clerk_of(request: HTTPConnection) -> Clerk:
+    """``get_clerk``, honouring ``app.dependency_overrides[get_clerk]``, without making it a
+    sub-dependency FastAPI solves on every request."""
+    overrides = getattr(request.app, "dependency_overrides", None)
+    override = overrides.get(get_clerk) if overrides else None
+    if override is None:
+        return await get_clerk(request)
+    wants_request = bool(inspect.signature(override).parameters)
+    result = override(request) if wants_request else override()
+    if inspect.isawaitable(result):
+        result = await result
+    if not isinstance(result, Clerk):
+        raise TypeError("the get_clerk override did not return a clerk_fastapi.Clerk")
+    return result
+
+
+class Auth(SecurityBase):
     """Authenticate a request; use it inside ``Depends()`` or ``Security()``.
 
     ``accepts``: ``"session_token"`` (default), ``"oauth_token"``, ``"m2m_token"`` (alias
@@ -108,48 +124,35 @@ class Auth:
         ):
             raise ValueError("resource_metadata must be an http(s) URL, False or None")
         self.resource_metadata = resource_metadata
-        self.schemes = tuple(
-            ClerkTokenScheme(t, self.scheme_name(t)) for t in self.accepts.ordered()
-        )
+        # Auth is itself the security scheme FastAPI documents: one requirement per Auth and
+        # no sub-dependency to solve on each request. For several types the document is
+        # finished with one alternative per type (fastapi_auth/openapi.py).
+        self.scheme_name, self.model = auth_scheme(self.accepts, self.scheme_names)
         self.__signature__ = self._signature()
 
     @property
     def scopes(self) -> tuple[str, ...]:
         return self.requirements.scopes
 
-    def scheme_name(self, token_type: str) -> str:
+    def scheme_name_for(self, token_type: str) -> str:
         return self.scheme_names.get(token_type) or kind_for(token_type).scheme_name
 
     def _signature(self) -> inspect.Signature:
         kind = inspect.Parameter.KEYWORD_ONLY
-        params = [
-            inspect.Parameter("request", kind, annotation=HTTPConnection),
-            inspect.Parameter("security_scopes", kind, annotation=SecurityScopes),
-        ]
-        if self.clerk is None:
-            params.append(
-                inspect.Parameter("clerk", kind, annotation=Clerk, default=Depends(get_clerk))
-            )
-        # The schemes are sub-dependencies so that FastAPI lists each as an alternative; the
-        # constructor's scopes are documented on the types that carry scopes.
-        for index, scheme in enumerate(self.schemes):
-            scoped = scheme.scoped and self.scopes
-            marker = Security(scheme, scopes=list(self.scopes)) if scoped else Depends(scheme)
-            params.append(
-                inspect.Parameter(f"_scheme_{index}", kind, annotation=Any, default=marker)
-            )
-        return inspect.Signature(params)
+        return inspect.Signature(
+            [
+                inspect.Parameter("request", kind, annotation=HTTPConnection),
+                inspect.Parameter("security_scopes", kind, annotation=SecurityScopes),
+            ]
+        )
 
     async def __call__(
         self,
         *,
         request: HTTPConnection,
         security_scopes: SecurityScopes,
-        clerk: Clerk | None = None,
-        **_schemes: Any,
     ) -> Any:
-        instance = self.clerk or clerk
-        assert instance is not None
+        instance = self.clerk or await _clerk_of(request)
         state = await instance.authenticate_request(request, self.accepts)
         if state.error == "missing" and self.optional:
             return None

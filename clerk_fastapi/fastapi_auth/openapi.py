@@ -4,8 +4,9 @@
   the publishable key is known (so Swagger UI can log in with PKCE);
 - session requirements drop scopes (sessions are not scoped; FastAPI passes a route's
   ``Security(..., scopes=)`` down to every scheme);
-- token types registered on the ``Clerk`` are documented from their ``TokenKind``, and routes
-  that accept ``"any"`` list them too.
+- each ``Auth`` (one requirement in FastAPI's document) becomes one alternative per token type
+  it accepts, documented from the type's ``TokenKind`` (routes that accept ``"any"`` list the
+  kinds registered on the ``Clerk`` too).
 
 The ``Clerk`` is looked up when the document is generated, so it does not matter how it was
 attached (``lifespan``, ``install``, ``app.state.clerk`` or ``get_clerk``'s first use).
@@ -21,7 +22,6 @@ from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.fastapi_auth.error_models import AUTH_ANSWERS, add_error_schemas
 from clerk_fastapi.fastapi_auth.routes import route_auths
 from clerk_fastapi.fastapi_auth.schemes import (
-    BUILTIN,
     COOKIE_NOTE,
     TOKEN_TYPE_EXTENSION,
     kind_for,
@@ -45,57 +45,56 @@ def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:
     return document
 
 
-def _add_registered_kinds(schema: dict[str, Any], app: Any, clerk: Clerk) -> None:
-    """Routes that accept "any" also accept the kinds registered on this ``Clerk``."""
+def expand_auth_requirements(schema: dict[str, Any], app: Any, clerk: Clerk) -> None:
+    """FastAPI documents each ``Auth`` as one security requirement (``Auth`` is the scheme):
+    expand it into one alternative per token type it accepts (with ``"any"``, every kind
+    registered on ``clerk``), with the route's and the ``Auth``'s scopes on scoped types."""
     schemes: dict[str, Any] = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-    paths = schema.get("paths", {})
+    registry = clerk.registry
+    placeholders: set[str] = set()
     for route in getattr(app, "routes", ()):
-        operations = paths.get(getattr(route, "path_format", None) or "", {})
+        by_name: dict[str, list[Any]] = {}
         for auth in route_auths(route):
-            if not auth.accepts.any:
-                continue
-            for token_type in auth.accepts.ordered(clerk.registry.token_types):
-                if token_type in auth.accepts.types:
-                    continue
-                kind = clerk.registry.kind(token_type)
-                name = auth.scheme_names.get(token_type) or kind.scheme_name
-                schemes.setdefault(name, scheme_document(kind))
-                for operation in operations.values():
-                    if isinstance(operation, dict):
-                        security = operation.setdefault("security", [])
-                        if {name: []} not in security:
-                            security.append({name: []})
-
-
-def _rename(schema: dict[str, Any], old: str, new: str) -> None:
-    schemes: dict[str, Any] = schema["components"]["securitySchemes"]
-    schemes.setdefault(new, schemes.pop(old))
-    schemes.pop(old, None)
-    for path_item in schema.get("paths", {}).values():
-        for operation in path_item.values():
-            if isinstance(operation, dict):
-                operation["security"] = [
-                    {new if name == old else name: scopes for name, scopes in requirement.items()}
-                    for requirement in operation.get("security", [])
-                ]
-
-
-def _name_registered_kinds(schema: dict[str, Any], clerk: Clerk) -> None:
-    """A registered kind declared by name only got a placeholder scheme name: use its own."""
-    schemes: dict[str, Any] = schema.get("components", {}).get("securitySchemes", {})
-    for name, scheme in list(schemes.items()):
-        token_type = scheme.get(TOKEN_TYPE_EXTENSION)
-        if token_type in BUILTIN or token_type not in clerk.registry:
+            by_name.setdefault(auth.scheme_name, []).append(auth)
+        if not by_name:
             continue
-        wanted = clerk.registry.kind(token_type).scheme_name
-        if name == kind_for(token_type).scheme_name and name != wanted:
-            _rename(schema, name, wanted)
+        for _, operation in _operations(schema, route):
+            expanded: list[dict[str, list[str]]] = []
+            for requirement in operation.get("security", []):
+                names = list(requirement)
+                if len(names) != 1 or names[0] not in by_name:
+                    expanded.append(requirement)
+                    continue
+                placeholders.add(names[0])
+                for auth in by_name[names[0]]:
+                    scopes = list(dict.fromkeys([*requirement[names[0]], *auth.scopes]))
+                    for token_type in auth.accepts.ordered(registry.token_types):
+                        kind = (
+                            registry.kind(token_type)
+                            if token_type in registry
+                            else kind_for(token_type)
+                        )
+                        name = auth.scheme_names.get(token_type) or kind.scheme_name
+                        schemes.setdefault(name, scheme_document(kind))
+                        alternative = {name: scopes if kind.scoped else []}
+                        if alternative not in expanded:
+                            expanded.append(alternative)
+            operation["security"] = expanded
+    referenced = {
+        name
+        for item in schema.get("paths", {}).values()
+        for operation in item.values()
+        if isinstance(operation, dict)
+        for requirement in operation.get("security", [])
+        for name in requirement
+    }
+    for name in placeholders - referenced:
+        schemes.pop(name, None)
 
 
 def finish_openapi(schema: dict[str, Any], clerk: Clerk, app: Any = None) -> dict[str, Any]:
-    _name_registered_kinds(schema, clerk)
     if app is not None:
-        _add_registered_kinds(schema, app, clerk)
+        expand_auth_requirements(schema, app, clerk)
     schemes: dict[str, Any] = schema.get("components", {}).get("securitySchemes", {})
     unscoped: set[str] = set()
     registry = clerk.registry

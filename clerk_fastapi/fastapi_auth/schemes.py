@@ -1,11 +1,13 @@
-"""One OpenAPI security scheme per token type, documented from the type's ``TokenKind``."""
+"""OpenAPI security schemes: one per token type, documented from the type's ``TokenKind``."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from fastapi.openapi.models import HTTPBearer as HTTPBearerModel
-from fastapi.security.base import SecurityBase
 from pydantic import BaseModel
 
+from clerk_fastapi.auth.accepts import Accepts
 from clerk_fastapi.kinds import BUILTIN_KINDS, TokenKind
 
 BUILTIN = {kind.name: kind for kind in BUILTIN_KINDS}
@@ -31,18 +33,24 @@ def scheme_document(kind: TokenKind) -> dict[str, object]:
     }
 
 
-class ClerkTokenScheme(SecurityBase):
-    """Documents one token type; the ``Auth`` dependency does the verification."""
+ANY_SCHEME = "ClerkAnyToken"
+TOKEN_TYPES_EXTENSION = "x-clerk-token-types"
 
-    def __init__(self, token_type: str, scheme_name: str | None = None) -> None:
-        kind = kind_for(token_type)
-        self.token_type = token_type
-        self.scoped = kind.scoped
-        self.scheme_name = scheme_name or kind.scheme_name
-        self.model = HTTPBearerModel.model_validate(scheme_document(kind))
 
-    async def __call__(self) -> None:
-        return None
-
-    def __repr__(self) -> str:
-        return f"ClerkTokenScheme({self.token_type!r}, {self.scheme_name!r})"
+def auth_scheme(accepts: Accepts, names: Mapping[str, str]) -> tuple[str, HTTPBearerModel]:
+    """The scheme name and model an ``Auth`` shows FastAPI: its token type's own scheme, or
+    for several types a placeholder the finished document replaces with one alternative each."""
+    ordered = accepts.ordered()
+    if len(ordered) == 1 and not accepts.any:
+        kind = kind_for(ordered[0])
+        name = names.get(kind.name) or kind.scheme_name
+        return name, HTTPBearerModel.model_validate(scheme_document(kind))
+    scheme_names = [names.get(t) or kind_for(t).scheme_name for t in ordered]
+    name = ANY_SCHEME if accepts.any else "_or_".join(scheme_names)
+    document = {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "Any of: " + ", ".join(f"`{t}`" for t in ordered) + ".",
+        TOKEN_TYPES_EXTENSION: list(ordered),
+    }
+    return name, HTTPBearerModel.model_validate(document)

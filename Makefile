@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest docs bench fuzz soak clean redis-server
+.PHONY: demo test test-all lint typecheck pytest docs bench fuzz soak clean redis-server
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,10 @@ docs: $(STAMP_DEV)
 
 test: lint typecheck pytest docs
 
+# The pytest suite on Python 3.10, 3.11, 3.12 and 3.13, one .venv-3.X each (see scripts/test-all).
+test-all: redis-server
+	bash scripts/test-all
+
 bench: $(STAMP_DEV)
 	$(BIN)/python -m bench
 
@@ -52,4 +56,4 @@ soak: $(STAMP_DEV)
 	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py
 
 clean:
-	rm -rf $(VENV) site dist build
+	rm -rf $(VENV) .venv-3.* site dist build

@@ -2,7 +2,8 @@
 
 With no ``CLERK_SECRET_KEY`` it starts a fake Clerk on a free loopback port, runs Team Notes on
 127.0.0.1:8000 (``PORT=8001`` or ``--port`` for another port) against it, and prints a ready-to-run
-``curl`` line for each token type with the answer to expect. With ``CLERK_SECRET_KEY`` set it runs against your real Clerk instance.
+``curl`` line for each token type with the answer to expect. With ``CLERK_SECRET_KEY`` set it runs
+against your real Clerk instance.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test test-core lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium parity parity-node
+.PHONY: demo test test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ test: lint typecheck imports pytest docs
 test-core:
 	$(MAKE) typecheck imports pytest VENV=.venv-core EXTRAS=dev
 
+# The pytest suite on Python 3.10, 3.11, 3.12 and 3.13, one .venv-3.X each (see scripts/test-all).
+test-all: redis-server
+	bash scripts/test-all
+
 bench: $(STAMP_DEV)
 	$(BIN)/python -m bench
 
@@ -85,4 +89,4 @@ parity: $(STAMP_DEV) parity-node $(PARITY_STAMP)
 	$(BIN)/python parity/run.py
 
 clean:
-	rm -rf $(VENV) .venv-core site dist build parity/node_modules
+	rm -rf $(VENV) .venv-core .venv-3.* site dist build parity/node_modules

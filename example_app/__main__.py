@@ -2,15 +2,16 @@
 
 With no Clerk credentials at all (no ``CLERK_SECRET_KEY``, ``CLERK_JWT_KEY`` or
 ``CLERK_MACHINE_SECRET_KEY``) it starts a fake Clerk on a free loopback port, runs Team Notes on
-127.0.0.1:8000 against it, and prints a ready-to-run ``curl`` line for each token type with the
-answer to expect. With any of them set it runs against your real Clerk instance and never mints
-or prints a token.
+127.0.0.1:8000 (``PORT=8001`` or ``--port`` for another port) against it, and prints a
+ready-to-run ``curl`` line for each token type with the answer to expect. With any of them set it
+runs against your real Clerk instance and never mints or prints a token.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import shlex
@@ -155,7 +156,11 @@ def real_credentials() -> bool:
 def _bind(host: str, port: int) -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    try:
+        sock.bind((host, port))
+    except OSError:
+        sock.close()
+        raise
     return sock
 
 
@@ -170,7 +175,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     args = parser.parse_args(argv)
-    sock = _bind(args.host, args.port)
+    try:
+        sock = _bind(args.host, args.port)
+    except OSError as exc:
+        if exc.errno not in (errno.EADDRINUSE, errno.EACCES):
+            raise
+        why = "is busy" if exc.errno == errno.EADDRINUSE else "needs privileges"
+        print(
+            f"Port {args.port} on {args.host} {why} ({exc.strerror}): choose another with "
+            f"PORT, for example `PORT={args.port + 1 if args.port < 65535 else 8001} make demo`.",
+            file=sys.stderr,
+        )
+        return 1
     base = f"http://{args.host}:{sock.getsockname()[1]}"
     config: dict[str, Any] = {"log_level": "warning", "lifespan": "on"}
 

@@ -7,6 +7,7 @@ import json
 import os
 import shlex
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -81,3 +82,28 @@ def test_demo_prints_requests_that_work() -> None:
         rest, _ = proc.communicate(timeout=20)
     assert proc.returncode == 0, rest
     assert "Traceback" not in rest
+
+
+def test_demo_on_a_busy_port_says_so_in_one_line() -> None:
+    """`make demo` when port 8000 is taken: one line naming the port and PORT, no traceback."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CLERK_")}
+        env["PORT"] = str(port)
+        result = subprocess.run(
+            [sys.executable, "-m", "example_app"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert result.returncode != 0
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert f"Port {port} on 127.0.0.1 is busy" in lines[0]
+    assert "PORT=" in lines[0] and "make demo" in lines[0]
+    assert "Traceback" not in result.stderr

@@ -1,5 +1,9 @@
 """Every code example in the docs runs: files in docs/examples are executed (pytest files with
-pytest), and every ```python block in docs/*.md is a snippet include or at least compiles."""
+pytest), and every ```python block in docs/*.md is an exact copy of one of them or at least runs.
+
+Pages show examples inline, after a ``<!-- example: docs/examples/NAME.py -->`` line, so that they
+read the same on a code host as on the docs site. ``python tests/test_docs_examples.py`` copies
+each example file into the pages that name it."""
 
 from __future__ import annotations
 
@@ -14,7 +18,24 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "docs" / "examples").glob("*.py"))
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
-INCLUDE = re.compile(r'^--8<-- "(docs/examples/[\w.]+\.py)"$')
+EXAMPLE = re.compile(
+    r"<!-- example: (docs/examples/[\w.]+\.py) -->\n```python\n(.*?)```", re.DOTALL
+)
+PAGES = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
+
+
+def sync_examples() -> list[str]:
+    """Rewrite each page's inline copies from docs/examples; returns the pages it changed."""
+    changed = []
+    for page in PAGES:
+        text = page.read_text()
+        synced = EXAMPLE.sub(
+            lambda m: f"<!-- example: {m[1]} -->\n```python\n{(ROOT / m[1]).read_text()}```", text
+        )
+        if synced != text:
+            page.write_text(synced)
+            changed.append(page.name)
+    return changed
 
 
 def _env() -> dict[str, str]:
@@ -54,13 +75,12 @@ def test_every_python_block_in_the_docs_runs(monkeypatch: pytest.MonkeyPatch) ->
     """Blocks that are not included from docs/examples are executed against a small prelude
     (the names a page has introduced: ``app``, ``clerk``, ``fake`` and the public API)."""
     monkeypatch.setenv("CLERK_SECRET_KEY", "sk_test_docs_example_0123456789")
-    pages = [*sorted((ROOT / "docs").glob("*.md")), ROOT / "README.md"]
     executed = included = 0
-    for page in pages:
-        for block in BLOCK.findall(page.read_text()):
-            include = INCLUDE.match(block.strip())
-            if include:
-                assert (ROOT / include.group(1)).is_file(), (page.name, include.group(1))
+    for page in PAGES:
+        text = page.read_text()
+        copies = {m[2] for m in EXAMPLE.finditer(text)}
+        for block in BLOCK.findall(text):
+            if block in copies:  # checked against its file by test_inline_examples_match_files
                 included += 1
                 continue
             namespace: dict[str, object] = {}
@@ -71,3 +91,38 @@ def test_every_python_block_in_the_docs_runs(monkeypatch: pytest.MonkeyPatch) ->
                 raise AssertionError(f"{page.name}: {exc!r}\n{block}") from exc
             executed += 1
     assert executed > 5 and included > 5
+
+
+def test_inline_examples_match_files() -> None:
+    """Each inline copy is byte for byte the example file that the tests execute."""
+    shown = set()
+    for page in PAGES:
+        for match in EXAMPLE.finditer(page.read_text()):
+            path = ROOT / match[1]
+            assert path.is_file(), (page.name, match[1])
+            assert match[2] == path.read_text(), (
+                f"{page.name} shows an outdated copy of {match[1]}: "
+                "run `python tests/test_docs_examples.py` to copy the file into the page"
+            )
+            shown.add(path.name)
+    # Every example file appears on some page.
+    assert shown >= {p.name for p in EXAMPLES}, sorted({p.name for p in EXAMPLES} - shown)
+
+
+def test_pages_read_on_a_code_host_have_no_snippet_markers() -> None:
+    """``--8<--`` includes show up as literal text on a code host: pages carry copies instead."""
+    marker = "--8<" + "--"
+    for page in [*PAGES, *(ROOT / name for name in ("CONTRIBUTING.md", "CHANGELOG.md"))]:
+        assert marker not in page.read_text(), page.name
+
+
+def test_readme_links_work_on_a_package_index() -> None:
+    """The README is also the package page, where links relative to the repository break."""
+    links = re.findall(r"\]\(([^)\s]+)\)", (ROOT / "README.md").read_text())
+    assert links
+    relative = [link for link in links if not link.startswith(("https://", "#"))]
+    assert not relative, relative
+
+
+if __name__ == "__main__":
+    print("updated:", ", ".join(sync_examples()) or "nothing")

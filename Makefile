@@ -4,7 +4,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck imports pytest docs bench fuzz soak clean redis-server
+.PHONY: demo test lint typecheck imports pytest docs bench fuzz soak clean redis-server wrk
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,7 +46,15 @@ docs: $(STAMP_DEV)
 
 test: lint typecheck imports pytest docs
 
-bench: $(STAMP_DEV)
+# The whole-app benchmark rows use wrk (Debian's); install it when missing and we can, else
+# `make bench` falls back to its Python load generator (bench/loadgen.py) and says so.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null) || \
+		echo "wrk is missing and could not be installed: make bench uses bench/loadgen.py")
+
+# Every row of issue 17 in one run (BENCH_QUICK=1: the reduced smoke run; BENCH_REPS=N).
+bench: $(STAMP_DEV) wrk
 	$(BIN)/python -m bench
 
 fuzz: $(STAMP_DEV)

@@ -4,7 +4,7 @@ Loopback only. The fake Clerk serves the JWKS from this process; the apps under 
 their own uvicorn processes (one worker each, all started once); the load generator is ``wrk``
 (with ``bench/rotate.lua`` for a different token on every request) or, without it,
 ``bench/loadgen.py``. Whole-app and in-process measurements are repeated and interleaved
-(``BENCH_REPS``, default 3) and medians reported with their range.
+(``BENCH_REPS``, default 5, at least 3) and medians reported with their range.
 
 Writes ``bench/results.json``, ``docs/benchmarks.md``, the charts in ``docs/img/`` and the
 targets table in ``docs/performance.md``. ``BENCH_QUICK=1``: a reduced run (small pool, short
@@ -37,7 +37,7 @@ from clerk_fastapi.testing import FakeClerk
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-REPS = 1 if QUICK else max(3, int(os.environ.get("BENCH_REPS", "3")))
+REPS = 1 if QUICK else max(3, int(os.environ.get("BENCH_REPS", "5")))
 LOAD_SECONDS = 1 if QUICK else int(os.environ.get("BENCH_SECONDS", "5"))
 CONNECTIONS = 50
 WRK_THREADS = 2
@@ -104,7 +104,10 @@ class Loader:
                 f"{' '.join(name)} -t{WRK_THREADS} -c{CONNECTIONS} -d{LOAD_SECONDS}s "
                 "(bench/rotate.lua for rotating tokens)"
             )
-        return f"bench/loadgen.py (Python asyncio, keep-alive, {CONNECTIONS} connections, {LOAD_SECONDS} s): wrk was not found"
+        return (
+            f"bench/loadgen.py (Python asyncio, keep-alive, {CONNECTIONS} connections, {LOAD_SECONDS} s): "
+            + ("(BENCH_LOADGEN=python)" if shutil.which("wrk") else "wrk was not found")
+        )
 
     def run(
         self, url: str, *, token: str | None = None, seconds: int = LOAD_SECONDS
@@ -284,6 +287,50 @@ def first_request(token: str) -> dict[str, Any]:
     return out
 
 
+# -- the Python peers (BENCH_PEERS=1) -----------------------------------------------------------
+
+PEERS = ROOT / "bench" / ".venv-peers"
+
+
+def peer(command: str, **args: Any) -> Any:
+    """Run ``bench/peers.py`` in its own virtualenv (installed on first use)."""
+    python = PEERS / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(PEERS)], check=True)
+        packages = ["fastapi-clerk-auth==0.0.9", "clerk-backend-api==7.0.0"]
+        subprocess.run([str(python), "-m", "pip", "install", "-q", *packages], check=True)
+    out = subprocess.run(
+        [str(python), str(ROOT / "bench" / "peers.py"), command, json.dumps(args)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def peers(fake: FakeClerk, token: str) -> dict[str, Any]:
+    """fastapi-clerk-auth and the official SDK: µs per call (same token), and their answer when
+    the JWKS endpoint accepts connections and never answers (capped)."""
+    with fake.serve() as url:
+        per_call = peer(
+            "percall",
+            token=token,
+            pem=fake.signing_key.public_pem(),
+            jwks_url=f"{url}/v1/jwks",
+            secret=fake.secret_key,
+            azp=fake.authorized_party,
+        )
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(100)
+        slow = f"http://127.0.0.1:{hole.getsockname()[1]}"
+        outage = peer(
+            "outage", jwks_url=f"{slow}/v1/jwks", secret=fake.secret_key, token=token, cap=30.0
+        )
+    return {"per_call_us": per_call, "jwks_hangs": outage}
+
+
 # -- main -----------------------------------------------------------------------------------------
 
 
@@ -338,6 +385,11 @@ def main() -> None:
     results["memory"] = memory()
     log("first request with Clerk down (row 8)")
     results["first_request"] = first_request(same)
+
+    if os.environ.get("BENCH_PEERS") == "1":
+        log("Python peers (BENCH_PEERS=1)")
+        results["peers"] = peers(fake, same)
+        log(f"peers: {results['peers']}")
 
     results["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     results["seconds"] = round(time.monotonic() - started, 1)

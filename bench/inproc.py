@@ -165,6 +165,5 @@ def eviction(
         "hot_sent": hot_sent,
         "hot_verified": hot_verified,
         "hot_reverified": reverified,
-        "one_offs_per_reverification": round(len(one_offs) / reverified) if reverified else None,
         "seconds": round(time.perf_counter() - started, 2),
     }

@@ -10,21 +10,30 @@ function setup(thread)
 end
 
 function init(args)
-  tokens = {}
+  -- Requests are built once here, so that the load generator spends as little CPU as it can
+  -- per request (it shares the machine with the server).
+  stride = tonumber(args[3])
+  requests = {}
+  local position = 0
   for line in io.lines(args[1]) do
     if #line > 0 then
-      tokens[#tokens + 1] = "Bearer " .. line
+      if position % stride == id then
+        requests[#requests + 1] = wrk.format("GET", "/s", { ["Authorization"] = "Bearer " .. line })
+      end
+      position = position + 1
     end
   end
-  count = #tokens
-  stride = tonumber(args[3])
+  -- This thread owns the tokens at id, id + stride, ...: OFFSET and the pool size must be
+  -- multiples of the stride (the harness sees to it).
+  count = position
+  assert(count % stride == 0 and tonumber(args[2]) % stride == 0)
   index = tonumber(args[2]) + id
 end
 
 function request()
-  local value = tokens[(index % count) + 1]
+  local value = requests[((index % count) - id) / stride + 1]
   index = index + stride
-  return wrk.format("GET", "/s", { ["Authorization"] = value })
+  return value
 end
 
 function done(summary, latency, requests)
@@ -35,5 +44,8 @@ function done(summary, latency, requests)
       top = used
     end
   end
+  -- A multiple of the stride, so that every thread keeps to its own tokens next time.
+  local stride = #threads
+  top = math.ceil(top / stride) * stride
   io.write(string.format("NEXT_OFFSET %d\n", top))
 end

@@ -136,7 +136,6 @@ def _results(**changes: Any) -> dict[str, Any]:
             "hot_sent": 200,
             "hot_verified": 1,
             "hot_reverified": 0,
-            "one_offs_per_reverification": None,
             "seconds": 1.0,
         },
         "first_request": {
@@ -175,7 +174,7 @@ def test_report_applies_the_issue_targets(tmp_path: Path) -> None:
         3: _results(cold_us__authenticate_token=[90.0] * 3),
         5: _results(whole_app__runs__same__any=[{"rps": 1500.0, "p99_ms": 1, "p50_ms": 1}] * 3),
         6: _results(memory__0__bytes_per_result=2800),
-        7: _results(eviction__hot_reverified=2, eviction__one_offs_per_reverification=9900),
+        7: _results(eviction__hot_reverified=2),
         8: _results(first_request__refused__max_loop_lag_ms=200.0),
     }
     for row_id, results in failing.items():

@@ -4,7 +4,7 @@ Loopback only. The fake Clerk serves the JWKS from this process; the apps under 
 their own uvicorn processes (one worker each, all started once); the load generator is ``wrk``
 (with ``bench/rotate.lua`` for a different token on every request) or, without it,
 ``bench/loadgen.py``. Whole-app and in-process measurements are repeated and interleaved
-(``BENCH_REPS``, default 5, at least 3) and medians reported with their range.
+(``BENCH_REPS``, default 7, at least 3) and medians reported with their range.
 
 Writes ``bench/results.json``, ``docs/benchmarks.md``, the charts in ``docs/img/`` and the
 targets table in ``docs/performance.md``. ``BENCH_QUICK=1``: a reduced run (small pool, short
@@ -37,13 +37,13 @@ from clerk_fastapi.testing import FakeClerk
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = os.environ.get("BENCH_QUICK") == "1"
-REPS = 1 if QUICK else max(3, int(os.environ.get("BENCH_REPS", "5")))
-LOAD_SECONDS = 1 if QUICK else int(os.environ.get("BENCH_SECONDS", "5"))
+REPS = 1 if QUICK else max(3, int(os.environ.get("BENCH_REPS", "7")))
+LOAD_SECONDS = 1 if QUICK else int(os.environ.get("BENCH_SECONDS", "3"))
 CONNECTIONS = 50
 WRK_THREADS = 2
 POOL = 1_000 if QUICK else 20_000
-COLD_CALLS = 200 if QUICK else 2_000
-COLD_REPS = 1 if QUICK else max(REPS, 5)
+COLD_CALLS = 200 if QUICK else 1_000
+COLD_REPS = 1 if QUICK else max(REPS, 9)
 # (entries, cache bound: 0 for the default, inserts during the churn run)
 MEMORY_CASES = (
     [(2_000, 2_000, 1_000)] if QUICK else [(100_000, 100_000, 40_000), (10_000, 0, 20_000)]
@@ -56,16 +56,19 @@ EVICTION = (
 OUTAGE_TIMEOUT = 0.5 if QUICK else 2.0
 
 APPS = ("noauth", "header", "pyjwt", "session", "any", "scoped")
-# The interleaved runs: (workload, app). "rotating": a different valid token on every request.
-RUNS = [
-    ("rotating", "pyjwt"),
-    ("rotating", "session"),
-    ("same", "header"),
-    ("same", "session"),
-    ("same", "any"),
-    ("same", "scoped"),
-    ("same", "pyjwt"),
-    ("same", "noauth"),
+# The interleaved runs, (workload, app), in groups whose members are compared with each other:
+# a group runs back to back (its ratios see the same machine), starting with a different member
+# each repetition. "rotating": a different valid token on every request.
+GROUPS = [
+    [("rotating", "pyjwt"), ("rotating", "session")],
+    [
+        ("same", "header"),
+        ("same", "session"),
+        ("same", "any"),
+        ("same", "scoped"),
+        ("same", "pyjwt"),
+        ("same", "noauth"),
+    ],
 ]
 
 
@@ -239,8 +242,12 @@ def whole_app(fake: FakeClerk, clerk_url: str, loader: Loader, token: str) -> di
             loader.run(url, token=token, seconds=1)
         log(f"apps up and warm: {', '.join(APPS)}")
         for rep in range(REPS):
-            shift = rep % len(RUNS)
-            for workload, app in RUNS[shift:] + RUNS[:shift]:
+            order = [
+                run
+                for group in GROUPS
+                for run in group[rep % len(group) :] + group[: rep % len(group)]
+            ]
+            for workload, app in order:
                 url = urls[app]
                 before = verifications(url) if app not in ("noauth", "header", "pyjwt") else None
                 result = loader.run(url, token=None if workload == "rotating" else token)

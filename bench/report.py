@@ -22,6 +22,16 @@ APP_NAMES = {
     "scoped": "Security(Auth([session, oauth]), scopes)",
 }
 
+CHART_NAMES = {
+    "noauth": "no auth",
+    "header": "header only",
+    "pyjwt": "PyJWT",
+    "session": "Auth()",
+    "any": 'Auth("any")',
+    "scoped": "Security(list, scopes)",
+}
+ARROWS = {"higher": "↑", "lower": "↓"}
+
 TODAY = {  # the issue's "clerk-fastapi today" column
     1: "0.75-0.88x PyJWT; p99 84 ms vs PyJWT's 23 ms",
     2: "1.32-1.49x PyJWT's time",
@@ -370,7 +380,7 @@ def bars_svg(
     title: str, items: list[tuple[str, float, float | None, bool | None]], unit: str
 ) -> str:
     """Horizontal bars; an optional target tick per bar; green when met, orange when not."""
-    width, label_w, row_h, top = 900, 450, 30, 46
+    width, label_w, row_h, top = 900, 400, 30, 46
     plot_w = width - label_w - 90
     height = top + row_h * len(items) + 30
     scale = max([v for _, v, _, _ in items] + [t or 0 for _, _, t, _ in items] + [1e-9]) * 1.1
@@ -402,7 +412,7 @@ def bars_svg(
     legend_y = height - 10
     if any(t is not None for _, _, t, _ in items):
         parts.append(
-            f'<text x="{label_w}" y="{legend_y}" font-size="11">dashed: target · green: met · orange: not met</text>'
+            f'<text x="{label_w}" y="{legend_y}" font-size="11">dashed: target · green: met · orange: not met · ↑ higher is better, ↓ lower is better</text>'
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
@@ -415,13 +425,13 @@ def charts(results: dict[str, Any]) -> dict[str, str]:
             if key in r:
                 label, value, target, better = r[key]
                 met = value >= target if better == "higher" else value <= target
-                ratio_items.append((f"{label} ({better} is better)", value, target, met))
+                ratio_items.append((f"{label} {ARROWS[better]}", value, target, met))
     rps_items: list[tuple[str, float, float | None, bool | None]] = []
     for workload, apps in results["whole_app"]["runs"].items():
         for app, runs in apps.items():
             prefix = "new token each request" if workload == "rotating" else "same token"
             rps_items.append(
-                (f"{prefix}: {APP_NAMES[app]}", med([r["rps"] for r in runs]), None, None)
+                (f"{prefix}: {CHART_NAMES[app]}", med([r["rps"] for r in runs]), None, None)
             )
     return {
         "bench-targets.svg": bars_svg(

@@ -269,7 +269,7 @@ def benchmarks_page(results: dict[str, Any]) -> str:
             lines.append(
                 f"| {'different token every request' if workload == 'rotating' else 'same token'} | {APP_NAMES[app]} "
                 f"| {med([r['rps'] for r in runs]):.0f} | {med([r['p50_ms'] for r in runs]):g} "
-                f"| {med([r['p99_ms'] for r in runs]):g} | {med(ratio):.2f}{span(ratio)} "
+                f"| {med([r['p99_ms'] for r in runs]):g} | {med(ratio):.2f}{span(ratio) if app != base else ''} "
                 f"| {med(verified) if verified else ''} | {sum(r['non_2xx'] + r.get('socket_errors', 0) for r in runs)} |"
             )
     lines += ["", "![Requests per second](img/bench-rps.svg)", ""]

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium parity parity-node
+.PHONY: demo test test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -62,7 +62,15 @@ test-core:
 test-all: redis-server
 	bash scripts/test-all
 
-bench: $(STAMP_DEV)
+# The whole-app benchmark rows use wrk (Debian's); install it when missing and we can, else
+# `make bench` falls back to its Python load generator (bench/loadgen.py) and says so.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || (command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq >/dev/null && apt-get install -y -qq wrk >/dev/null) || \
+		echo "wrk is missing and could not be installed: make bench uses bench/loadgen.py")
+
+# Every row of issue 17 in one run (BENCH_QUICK=1: the reduced smoke run; BENCH_REPS=N).
+bench: $(STAMP_DEV) wrk
 	$(BIN)/python -m bench
 
 fuzz: $(STAMP_DEV)

@@ -1,11 +1,11 @@
-"""Runs inside bench/.venv-peers (fastapi-clerk-auth, clerk-backend-api): per-call timings and the
-peer apps for wrk. Never imported by the package or its tests."""
+"""Runs inside bench/.venv-peers (fastapi-clerk-auth, clerk-backend-api) with ``BENCH_PEERS=1``:
+per-call timings and the peers' behaviour with a hanging JWKS endpoint. Never imported by the
+package or its tests."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -46,46 +46,6 @@ def percall(token: str, pem: str, jwks_url: str, secret: str, azp: str) -> dict[
 
     fca()  # fetch and cache the JWKS once
     return {"official_sdk_networkless": timed(sdk, 500), "fastapi_clerk_auth": timed(fca, 500)}
-
-
-def create_app() -> Any:
-    """The peer app for wrk, chosen by BENCH_PEER."""
-    from fastapi import Depends, FastAPI, HTTPException, Request
-
-    app = FastAPI()
-    peer = os.environ["BENCH_PEER"]
-    if peer == "fastapi_clerk_auth":
-        from fastapi_clerk_auth import ClerkConfig, ClerkHTTPBearer
-
-        config = ClerkConfig(
-            jwks_url=os.environ["BENCH_JWKS_URL"],
-            jwks_headers={"Authorization": f"Bearer {os.environ['BENCH_SECRET']}"},
-        )
-        guard = ClerkHTTPBearer(config)
-
-        @app.get("/s")
-        async def fca(credentials: Any = Depends(guard)) -> dict[str, str]:
-            return {"user_id": credentials.decoded["sub"]}
-
-    else:
-        from clerk_backend_api.security import authenticate_request
-        from clerk_backend_api.security.types import AuthenticateRequestOptions
-
-        options = AuthenticateRequestOptions(
-            jwt_key=os.environ["BENCH_PEM"], authorized_parties=[os.environ["BENCH_AZP"]]
-        )
-
-        async def sdk_user(request: Request) -> str:
-            state = authenticate_request(request, options)
-            if not state.is_signed_in:
-                raise HTTPException(401)
-            return str(state.payload["sub"])
-
-        @app.get("/s")
-        async def sdk(user_id: str = Depends(sdk_user)) -> dict[str, str]:
-            return {"user_id": user_id}
-
-    return app
 
 
 def outage(jwks_url: str, secret: str, token: str, cap: float) -> dict[str, Any]:

@@ -3,8 +3,8 @@
 Runs in a fresh process (``python -m bench.firstreq MODE TOKEN TIMEOUT``; MODE ``refused``: nothing
 listens on Clerk's port, ``hang``: it accepts connections and never answers) so that what the
 first request builds and imports is really built and imported then. The app is what a user
-writes: ``FastAPI()`` with ``Depends(Auth())``, ``CLERK_*`` in the environment, no lifespan, no
-``install``. A ticker task sleeps 1 ms in a loop and records how late it wakes (the event loop's
+writes: ``Clerk()`` from ``CLERK_*`` and ``FastAPI(lifespan=clerk.lifespan)`` with
+``Depends(Auth())``, but the lifespan never runs (no warm-up, no ``install``). A ticker task sleeps 1 ms in a loop and records how late it wakes (the event loop's
 lag); while the first request runs, a header-only route on the same app is called every 5 ms.
 Prints one JSON line.
 """
@@ -41,9 +41,10 @@ def main() -> None:
     import httpx
     from fastapi import Depends, FastAPI, Request
 
-    from clerk_fastapi import Auth
+    from clerk_fastapi import Auth, Clerk
 
-    app = FastAPI()
+    clerk = Clerk()  # from CLERK_* (the README's shape); its lifespan never runs here
+    app = FastAPI(lifespan=clerk.lifespan)
 
     @app.get("/s")
     async def protected(user: Any = Depends(Auth())) -> dict[str, str]:

@@ -26,7 +26,7 @@ from clerk_fastapi.testing import FakeClerk
 COLD = (
     "rsa_floor",  # cryptography's verify alone, signature pre-decoded
     "pyjwt_decode",  # jwt.decode with a pre-built PyJWK
-    "auth_dependency",  # await Auth()(request=..., security_scopes=..., clerk=...)
+    "auth_dependency",  # await Auth(clerk=...)(request=..., security_scopes=...)
     "authenticate_token",  # await clerk.authenticate_token(token)
 )
 
@@ -66,7 +66,7 @@ def _contenders(
         pairs.append((b64url_decode(signature), head.encode()))
     requests = [_request(t) for t in tokens]
     scopes = SecurityScopes()
-    auth = Auth()
+    auth = Auth(clerk=dep_clerk)
 
     def floor() -> None:
         pad, sha = padding.PKCS1v15(), hashes.SHA256()
@@ -79,7 +79,7 @@ def _contenders(
 
     async def dependency() -> None:
         for request in requests:
-            await auth(request=request, security_scopes=scopes, clerk=dep_clerk)
+            await auth(request=request, security_scopes=scopes)
 
     async def authenticate() -> None:
         for token in tokens:

@@ -1,10 +1,12 @@
 """``FakeClerk``: an in-memory Clerk instance for tests and the demo.
 
 It signs tokens of every type with Clerk's exact shapes (``minting``), serves the JWKS and the
-Backend API endpoints the package calls (``api``), counts hits per endpoint and injects faults
-(``faults``). It is an ASGI app: use it in-process (``fake.clerk()`` routes the ``Clerk`` under
-test to it with no socket) or on a real port (``fake.serve()``, ``python -m
-clerk_fastapi.testing serve``; ``server.serve_asgi`` runs any app the same way).
+Backend API endpoints the package calls (``api``), keeps machines with secret keys and scopes
+(``machines``; its docstring says where Clerk's behaviour is not documented and what the fake
+does), counts hits per endpoint and injects faults (``faults``). It is an ASGI app: use it
+in-process (``fake.clerk()`` routes the ``Clerk`` under test to it with no socket) or on a
+real port (``fake.serve()``, ``python -m clerk_fastapi.testing serve``; ``server.serve_asgi``
+runs any app the same way).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.testing.fake._common import TokenStore, random_text
 from clerk_fastapi.testing.fake.api import BackendAPI
 from clerk_fastapi.testing.fake.faults import Fault, FaultMode, RecordedRequest
+from clerk_fastapi.testing.fake.machines import FakeMachine
 from clerk_fastapi.testing.fake.server import serve_asgi
 from clerk_fastapi.testing.keys import SigningKey
 
@@ -38,9 +41,18 @@ Endpoint = Literal[
     "api_key_create",
     "api_key_list",
     "api_key_revoke",
+    "machine_list",
+    "machine_create",
+    "machine_get",
+    "machine_update",
+    "machine_delete",
+    "machine_secret_key",
+    "machine_rotate",
+    "machine_scope_create",
+    "machine_scope_delete",
 ]
 
-__all__ = ["Endpoint", "FakeClerk", "Fault", "RecordedRequest", "serve_asgi"]
+__all__ = ["Endpoint", "FakeClerk", "FakeMachine", "Fault", "RecordedRequest", "serve_asgi"]
 
 
 class FakeClerk(BackendAPI):
@@ -67,7 +79,6 @@ class FakeClerk(BackendAPI):
         self.issuer = f"https://{frontend_api}"
         self.authorized_party = authorized_party
         self.secret_key = "sk_test_" + random_text(40)
-        self.machine_secret_key = "ak_" + random_text(40)
         self.publishable_key = "pk_test_" + base64.b64encode(
             f"{frontend_api}$".encode()
         ).decode().rstrip("=")
@@ -80,7 +91,8 @@ class FakeClerk(BackendAPI):
         self.faults: dict[str, Fault] = {}
         self.api_url = f"http://{self.API_HOST}"
         TokenStore.__init__(self)
-        self.default_machine_id = "mch_" + random_text(27)
+        # A "Default machine" (default_machine_id, machine_secret_key), and any you add.
+        self._init_machines()
         self.app = Starlette(routes=self._routes())
 
     # -- keys -----------------------------------------------------------------------------------

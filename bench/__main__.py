@@ -24,6 +24,7 @@ import httpx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
+from bench.calling_side import calling_side
 from clerk_fastapi import Clerk
 from clerk_fastapi.jose.compact import b64url_decode
 from clerk_fastapi.testing import FakeClerk, SigningKey
@@ -556,6 +557,8 @@ def main() -> None:
     results["growth"] = growth(fake)
     print("outage...", flush=True)
     results["outage"] = outage(fake)
+    print("calling side (clerk.m2m.auth)...", flush=True)
+    results["calling_side"] = calling_side(FakeClerk(), quick=QUICK)
     chart(results)
     write_report(results)
     print(json.dumps(results, indent=2))

@@ -53,8 +53,7 @@ class ClerkM2MAuth(httpx.Auth):
     request. The token never appears in a repr, an exception or a log line.
     """
 
-    # The body is read before the first attempt so that the retry after a 401 can resend it.
-    requires_request_body = True
+    requires_request_body = True  # see async_auth_flow
 
     def __init__(
         self,
@@ -145,6 +144,9 @@ class ClerkM2MAuth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        # httpx reads the body only in the flow this method replaces: a streamed body must be
+        # in memory before the first attempt for the retry after a 401 to send it again.
+        await request.aread()
         token = await self.token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request

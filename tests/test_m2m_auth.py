@@ -246,3 +246,20 @@ async def test_machines_fail_closed_for_other_principals() -> None:
     assert auth.missing(SessionAuth(user_id="user_1")) == ["machines"]
     assert auth.missing(M2MAuth(id="mt_1", subject="mch_2", machine_id="mch_2")) == ["machines"]
     assert auth.missing(M2MAuth(id="mt_1", subject="mch_1", machine_id="mch_1")) == []
+
+
+async def test_a_streamed_body_is_sent_again_on_the_retry() -> None:
+    fake = FakeClerk()
+    a, _ = fake.machines_that_talk()
+    auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
+
+    async def chunks() -> Any:
+        for part in (b"one,", b"two"):
+            yield part
+
+    async with client_for(receiver(fake, a.id), auth) as client:
+        assert (await client.post("/echo")).status_code == 200
+        await fake.clerk().m2m.revoke(str(auth.token_id))
+        answer = await client.post("/echo", content=chunks())
+    assert answer.status_code == 200 and answer.json()["body"] == "one,two"
+    assert fake.hits["m2m_create"] == 2

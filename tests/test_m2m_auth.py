@@ -20,6 +20,7 @@ from clerk_fastapi import (
     M2MAuth,
 )
 from clerk_fastapi.testing import FakeClerk, FrozenClock
+from clerk_fastapi.testing.fake.server import serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -257,9 +258,11 @@ async def test_a_streamed_body_is_sent_again_on_the_retry() -> None:
         for part in (b"one,", b"two"):
             yield part
 
-    async with client_for(receiver(fake, a.id), auth) as client:
-        assert (await client.post("/echo")).status_code == 200
-        await fake.clerk().m2m.revoke(str(auth.token_id))
-        answer = await client.post("/echo", content=chunks())
+    # A real socket: httpx sends the whole body before the 401 (in-process, B would not read it).
+    with serve_asgi(receiver(fake, a.id)) as url:
+        async with httpx.AsyncClient(base_url=url, auth=auth, timeout=60) as client:
+            assert (await client.post("/echo")).status_code == 200
+            await fake.clerk().m2m.revoke(str(auth.token_id))
+            answer = await client.post("/echo", content=chunks())
     assert answer.status_code == 200 and answer.json()["body"] == "one,two"
     assert fake.hits["m2m_create"] == 2

@@ -51,7 +51,9 @@ def service_a(auth: ClerkM2MAuth, b_url: str) -> FastAPI:
     @app.get("/call-b/{path}")
     async def call_b(path: str) -> dict[str, Any]:
         if "b" not in clients:  # created in the server's own event loop
-            clients["b"] = httpx.AsyncClient(base_url=b_url, auth=auth, timeout=120)
+            # Idle connections expire before uvicorn's 5 s keep-alive closes them under us.
+            limits = httpx.Limits(keepalive_expiry=1)
+            clients["b"] = httpx.AsyncClient(base_url=b_url, auth=auth, timeout=120, limits=limits)
         answer = await clients["b"].get(f"/{path}")
         return {"status": answer.status_code, "body": answer.json()}
 

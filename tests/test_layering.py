@@ -15,6 +15,8 @@ VIOLATIONS = [
     ("backend/http.py", "from clerk_fastapi.jose import compact\n", "Backend API client is a leaf"),
     ("jose/claims.py", "import clerk_fastapi.kinds\n", "Layers"),
     ("kinds/_jwt.py", "import clerk_fastapi.kinds.m2m\n", "No import cycles"),
+    ("m2m_auth.py", "import clerk_fastapi.kinds.m2m\n", "Layers"),
+    ("m2m_auth.py", "import fastapi\n", "FastAPI and Starlette only"),
 ]
 
 

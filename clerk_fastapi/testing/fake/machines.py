@@ -16,6 +16,7 @@ What Clerk does not document, and the fake's choice:
   ``Auth(scopes=[own machine id])``) and a test of that check cannot pass by accident.
 - Tokens created with a key that was rotated out stay valid until they expire or are revoked.
 - The 409 error code (``duplicate_record``) and 422 codes are the fake's.
+- The "Default machine" (``default_machine_id``, ``machine_secret_key``) cannot be deleted.
 """
 
 from __future__ import annotations

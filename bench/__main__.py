@@ -32,6 +32,7 @@ from typing import Any
 import httpx
 
 from bench import inproc, report
+from bench.calling_side import calling_side
 from bench.tokens import mint, signing_key, token_pool
 from clerk_fastapi.testing import FakeClerk
 
@@ -392,6 +393,10 @@ def main() -> None:
     results["memory"] = memory()
     log("first request with Clerk down (row 8)")
     results["first_request"] = first_request(same)
+
+    log("calling side: clerk.m2m.auth() vs a bare httpx call (issue 19)")
+    results["calling_side"] = calling_side(FakeClerk(), quick=QUICK)
+    log(f"calling side: {results['calling_side']}")
 
     if os.environ.get("BENCH_PEERS") == "1":
         log("Python peers (BENCH_PEERS=1)")

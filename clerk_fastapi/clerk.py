@@ -20,6 +20,7 @@ from clerk_fastapi.auth.state import RequestState
 from clerk_fastapi.backend.api_keys import APIKeys
 from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.backend.m2m import M2MTokens
+from clerk_fastapi.backend.machines import Machines
 from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.cache import VerificationStore, make_store
 from clerk_fastapi.errors import ConfigurationError
@@ -104,6 +105,7 @@ class Clerk:
         self.m2m = m2m.M2MClient(M2MTokens(self.http, settings), m2m_verifier)
         self.oauth_tokens = oauth.OAuthClient(OAuthTokens(self.http, settings), oauth_verifier)
         self.api_keys = api_key.APIKeysClient(APIKeys(self.http, settings), api_key_verifier)
+        self.machines = Machines(self.http, settings)
 
         self.observer = Observer(on_authenticated, on_rejected)
         self.authenticator = Authenticator(

@@ -90,6 +90,11 @@ class M2MAuth(_MachinePrincipal):
 
     token_type: Literal["m2m_token"] = "m2m_token"
     machine_id: str = Field(description="The calling machine (`mch_...`).")
+    scoped_to_receiver: bool | None = Field(
+        None,
+        description="Whether the token's scopes name this service's machine (`CLERK_MACHINE_ID`); "
+        "`null` when this service does not know its machine id.",
+    )
 
 
 class APIKeyAuth(_MachinePrincipal):

@@ -149,6 +149,11 @@ class ClerkSettings(BaseSettings):
     machine_secret_key: SecretStr | None = Field(
         None, description="Machine secret key, used for M2M Backend API calls when set."
     )
+    machine_id: str | None = Field(
+        None,
+        description="This service's own machine (mch_...): M2MAuth.scoped_to_receiver compares it "
+        "with a caller's token scopes.",
+    )
     jwt_key: SecretStr | None = Field(
         None, description="PEM RSA public key: networkless JWT verification, no JWKS fetch."
     )
@@ -308,6 +313,15 @@ class ClerkSettings(BaseSettings):
     def _check_cache_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value().strip()) < 32:
             raise ValueError("CLERK_CACHE_SECRET must be at least 32 random characters")
+        return value
+
+    @field_validator("machine_id")
+    @classmethod
+    def _check_machine_id(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            return None
+        if value is not None and not value.startswith("mch_"):
+            raise ValueError("CLERK_MACHINE_ID must start with mch_ (the machine's id)")
         return value
 
     @field_validator("jwt_key")

@@ -18,6 +18,8 @@ VIOLATIONS = [
     ("mcp/resource.py", "import mcp.server.auth\n", "The MCP SDK and FastMCP only"),
     ("kinds/oauth.py", "import fastmcp\n", "The MCP SDK and FastMCP only"),
     ("fastapi_auth/dependency.py", "import clerk_fastapi.mcp.audience\n", "Layers"),
+    ("m2m_auth.py", "import clerk_fastapi.kinds.m2m\n", "Layers"),
+    ("m2m_auth.py", "import fastapi\n", "FastAPI and Starlette only"),
 ]
 
 

@@ -2,6 +2,7 @@
 
 ``scopes`` apply to scoped machine tokens; ``permissions``, ``roles``, ``features``, ``plans``
 and ``reverification`` apply to sessions through ``has()`` and fail closed for machine tokens.
+``machines`` lists the calling machines an M2M token may come from; anything else fails it.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from clerk_fastapi.authorization import REVERIFICATION_PRESETS
-from clerk_fastapi.principals import SessionAuth
+from clerk_fastapi.principals import M2MAuth, SessionAuth
 
 # RFC 6750 section 3: scope-token characters.
 SCOPE_TOKEN = re.compile(r"[\x21\x23-\x5b\x5d-\x7e]+")
+# The name a refused caller sees in ``scope=``: the allowed machine ids are not disclosed.
+MACHINES = "machines"
 
 
 def names(value: str | Iterable[str], what: str) -> tuple[str, ...]:
@@ -39,6 +42,7 @@ class Requirements:
     features: tuple[str, ...] = ()
     plans: tuple[str, ...] = ()
     reverification: str | Mapping[str, Any] | None = None
+    machines: tuple[str, ...] = ()
 
     @classmethod
     def build(
@@ -50,6 +54,7 @@ class Requirements:
         features: str | Iterable[str] = (),
         plans: str | Iterable[str] = (),
         reverification: str | Mapping[str, Any] | None = None,
+        machines: str | Iterable[str] = (),
     ) -> Requirements:
         """Validate the names (at declaration time, so a typo fails at import)."""
         if isinstance(reverification, str) and reverification not in REVERIFICATION_PRESETS:
@@ -57,7 +62,11 @@ class Requirements:
                 f"reverification must be one of {tuple(REVERIFICATION_PRESETS)} or "
                 "{'level': ..., 'afterMinutes': ...}"
             )
+        allowed = names(machines, "machines")
+        if any(not machine.startswith("mch_") for machine in allowed):
+            raise ValueError("machines entries are machine ids (mch_...)")
         return cls(
+            machines=allowed,
             scopes=names(scopes, "scopes"),
             permissions=names(permissions, "permissions"),
             roles=names(roles, "roles"),
@@ -77,6 +86,7 @@ class Requirements:
             or self.features
             or self.plans
             or self.reverification is not None
+            or self.machines
         )
 
     def missing(self, principal: BaseModel, extra_scopes: Sequence[str] = ()) -> list[str]:
@@ -86,6 +96,11 @@ class Requirements:
             if isinstance(self.reverification, Mapping)
             else self.reverification
         )
+        # Who may call: only an M2M token from a listed machine passes (fails closed otherwise).
+        if self.machines and not (
+            isinstance(principal, M2MAuth) and principal.machine_id in self.machines
+        ):
+            return [MACHINES]
         if isinstance(principal, SessionAuth):
             lacking = [p for p in self.permissions if not principal.has(permission=p)]
             lacking += [f for f in self.features if not principal.has(feature=f)]

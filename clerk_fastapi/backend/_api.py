@@ -1,7 +1,8 @@
-"""What ``clerk.m2m``, ``clerk.api_keys`` and ``clerk.oauth_tokens`` share.
+"""What ``clerk.m2m``, ``clerk.api_keys``, ``clerk.oauth_tokens`` and ``clerk.machines`` share.
 
-Paths carry no ``/v1`` (Clerk's "bapi-proxy" endpoints; the version travels in the
-``Clerk-API-Version`` header). Every call uses the ``Clerk``'s pooled client and deadlines.
+The token paths carry no ``/v1`` (Clerk's "bapi-proxy" endpoints; the version travels in the
+``Clerk-API-Version`` header); ``/v1/machines`` does, as in Clerk's SDK. Every call uses the
+``Clerk``'s pooled client and deadlines.
 """
 
 from __future__ import annotations
@@ -9,14 +10,14 @@ from __future__ import annotations
 import re
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from clerk_fastapi.backend.http import BackendHTTP
-from clerk_fastapi.backend.resources import Page, Resource
+from clerk_fastapi.backend.resources import Page
 from clerk_fastapi.errors import ClerkAPIError, ConfigurationError
 from clerk_fastapi.settings import ClerkSettings
 
-R = TypeVar("R", bound=Resource)
+R = TypeVar("R", bound=BaseModel)
 
 
 def body(**values: Any) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""The Backend API's machine-auth groups: HTTP calls and typed resources only.
+"""The Backend API's machine-auth groups (tokens, API keys, machines): HTTP calls and typed
+resources only.
 
 Every call is a coroutine over the ``Clerk``'s pooled HTTP client and raises ``ClerkAPIError``
 when Clerk answered an error (or an unusable 2xx) and ``ClerkNetworkError`` when Clerk did not
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from clerk_fastapi.backend.api_keys import APIKeys
 from clerk_fastapi.backend.m2m import M2MTokens
+from clerk_fastapi.backend.machines import Machines
 from clerk_fastapi.backend.oauth import OAuthTokens
 
-__all__ = ["APIKeys", "M2MTokens", "OAuthTokens"]
+__all__ = ["APIKeys", "M2MTokens", "Machines", "OAuthTokens"]

@@ -93,7 +93,90 @@ class OAuthAccessToken(Resource):
     aud: list[str] | None = None
 
 
-R = TypeVar("R", bound=Resource)
+class APIKeySecret(BaseModel):
+    """``GET /api_keys/{id}/secret``: an API key's secret, shown again on request."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    secret: str = Field(repr=False)
+
+
+class DeletedObject(BaseModel):
+    """What a ``DELETE`` answers (``machines.delete``, ``api_keys.delete``).
+
+    Unlike Clerk's JS SDK, which types the machine answer as a ``Machine``, the id is kept.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    object: str | None = None
+    id: str | None = None
+    slug: str | None = None
+    deleted: bool = True
+
+
+# -- machines (``/v1/machines``) ---------------------------------------------------------------
+
+
+class Machine(BaseModel):
+    """``object: machine``: one of your services, as Clerk knows it.
+
+    ``scoped_machines`` are the machines it may call (its M2M tokens carry their ids as
+    ``scopes``); nested ones have no ``scoped_machines`` of their own. ``secret_key`` is present
+    only in the answer to ``create``; later, ``machines.get_secret_key`` reads it.
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    object: str | None = None
+    id: str
+    name: str
+    instance_id: str | None = None
+    created_at: int | None = None
+    updated_at: int | None = None
+    default_token_ttl: int | None = None
+    scoped_machines: list[Machine] = Field(default_factory=list)
+    secret_key: str | None = Field(None, repr=False)
+
+    @property
+    def scoped_machine_ids(self) -> list[str]:
+        return [machine.id for machine in self.scoped_machines]
+
+    @property
+    def created_at_datetime(self) -> datetime | None:
+        return ms_to_datetime(self.created_at)
+
+    @property
+    def updated_at_datetime(self) -> datetime | None:
+        return ms_to_datetime(self.updated_at)
+
+
+class MachineScope(BaseModel):
+    """``object: machine_scope``: ``from_machine_id`` may call ``to_machine_id``.
+
+    The answer to ``delete_scope`` is one too, with ``deleted=True``: the machine ids are kept
+    (Clerk's JS SDK turns that answer into a ``DeletedObject`` and loses them).
+    """
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    object: str | None = None
+    from_machine_id: str
+    to_machine_id: str
+    created_at: int | None = None
+    deleted: bool = False
+
+
+class MachineSecretKey(BaseModel):
+    """``object: machine_secret_key``: a machine's secret key (``ak_...``)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    object: str | None = None
+    secret: str = Field(repr=False)
+
+
+R = TypeVar("R", bound=BaseModel)
 
 
 class Page(BaseModel, Generic[R]):

@@ -77,6 +77,8 @@ class Auth(SecurityBase):
     ``scopes``: required of OAuth, API-key and M2M tokens (sessions are not scoped).
     ``permissions``/``features`` (all required), ``roles``/``plans`` (any one) and
     ``reverification``: checked on sessions with ``has()``; machine tokens fail them.
+    ``machines``: with ``accepts="m2m_token"``, only M2M tokens of these calling machines
+    (``mch_...``) pass; others get 403 ``insufficient_scope``.
     ``optional``: return ``None`` when no credentials were sent (bad ones still give 401).
     ``resource_metadata``: the RFC 9728 metadata URL for the challenges. Unset: on routes
     accepting OAuth tokens, Clerk's Frontend API one (as Clerk's Next.js middleware does). A URL
@@ -94,6 +96,7 @@ class Auth(SecurityBase):
         features: str | Iterable[str] = (),
         plans: str | Iterable[str] = (),
         reverification: str | Mapping[str, Any] | None = None,
+        machines: str | Iterable[str] = (),
         optional: bool = False,
         clerk: Clerk | None = None,
         scheme_names: Mapping[str, str] | None = None,
@@ -107,7 +110,10 @@ class Auth(SecurityBase):
             features=features,
             plans=plans,
             reverification=reverification,
+            machines=machines,
         )
+        if self.requirements.machines and self.accepts.ordered() != ("m2m_token",):
+            raise ValueError('machines= restricts M2M callers: use it with accepts="m2m_token"')
         if not isinstance(optional, bool):
             raise TypeError("optional must be True or False")
         self.optional = optional

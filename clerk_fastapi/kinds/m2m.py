@@ -9,16 +9,17 @@ a route and ``clerk.m2m.verify()`` cannot disagree.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from clerk_fastapi.backend import m2m as backend
 from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.resources import M2MToken
-from clerk_fastapi.errors import Reason, TokenVerificationError
+from clerk_fastapi.errors import ConfigurationError, Reason, TokenVerificationError
 from clerk_fastapi.jose.compact import CompactJWS, parse_compact
 from clerk_fastapi.kinds import _jwt, _opaque
 from clerk_fastapi.kinds.base import Credential, TokenKind
 from clerk_fastapi.kinds.context import KindContext
+from clerk_fastapi.m2m_auth import ClerkM2MAuth
 from clerk_fastapi.principals import M2MAuth, Verified
 
 PREFIX = "mt_"
@@ -78,7 +79,11 @@ def m2m_token_from_jwt(payload: dict[str, Any]) -> M2MToken:
     )
 
 
-def principal_from_resource(resource: M2MToken) -> M2MAuth:
+def principal_from_resource(resource: M2MToken, receiver: str | None = None) -> M2MAuth:
+    """``receiver``: this service's own machine id, when configured. A token's scopes are the
+    machines its caller may talk to, so ``receiver in scopes`` says whether the caller was
+    allowed to call *this* machine (Clerk does not document whether its verify endpoint checks
+    that itself when called with the receiver's machine secret key)."""
     return M2MAuth(
         id=resource.id,
         subject=resource.subject,
@@ -86,6 +91,7 @@ def principal_from_resource(resource: M2MToken) -> M2MAuth:
         scopes=resource.scopes,
         claims=resource.claims,
         expiration=resource.expiration_datetime,
+        scoped_to_receiver=None if receiver is None else receiver in resource.scopes,
     )
 
 
@@ -95,6 +101,7 @@ class M2MVerifier:
     def __init__(self, ctx: KindContext, api: M2MTokens) -> None:
         self._ctx = ctx
         self._api = api
+        self.clock = ctx.clock
         self._policy = _opaque.OpaquePolicy(
             prefixes=KIND.prefixes,
             not_found_message=NOT_FOUND,
@@ -141,7 +148,7 @@ class M2MVerifier:
         if credential.jws is not None:
             resource, exp = await self._verify_jwt(credential.jws)
             return Verified(
-                principal_from_resource(resource),
+                principal_from_resource(resource, self._ctx.settings.machine_id),
                 _jwt.cache_until(exp, self._ctx.clock()),
                 kid=_jwt.kid_of(credential.jws),
             )
@@ -149,7 +156,7 @@ class M2MVerifier:
         async def fetch() -> Verified:
             resource = await self._fetch(credential.token, None)
             return Verified(
-                principal_from_resource(resource),
+                principal_from_resource(resource, self._ctx.settings.machine_id),
                 self._policy.cache_until(resource.expiration),
                 opaque=True,
             )
@@ -177,3 +184,36 @@ class M2MClient(M2MTokens):
         expired, bad signature, not an M2M token).
         """
         return await self._verifier.resource(token, machine_secret_key=machine_secret_key)
+
+    def auth(
+        self,
+        *,
+        seconds_until_expiration: int | None = None,
+        claims: dict[str, Any] | None = None,
+        token_format: Literal["opaque", "jwt"] = "opaque",  # noqa: S107 (not a secret)
+        min_remaining_ttl_seconds: int | None = None,
+        machine_secret_key: str | None = None,
+        renew_before: float = 60.0,
+    ) -> ClerkM2MAuth:
+        """An ``httpx.Auth`` for calling your other services:
+        ``httpx.AsyncClient(auth=clerk.m2m.auth())``.
+
+        It creates this machine's M2M token on first use (with ``machine_secret_key``, else
+        ``CLERK_MACHINE_SECRET_KEY``), renews it shortly before it expires, once for all
+        concurrent requests, and after a 401 from the target renews once and retries once.
+        """
+        if machine_secret_key is None and self._settings.machine_secret_key is None:
+            raise ConfigurationError(
+                "Calling another service needs this machine's secret key: set "
+                "CLERK_MACHINE_SECRET_KEY or pass machine_secret_key."
+            )
+        return ClerkM2MAuth(
+            self,
+            seconds_until_expiration=seconds_until_expiration,
+            claims=claims,
+            token_format=token_format,
+            min_remaining_ttl_seconds=min_remaining_ttl_seconds,
+            machine_secret_key=machine_secret_key,
+            renew_before=renew_before,
+            clock=self._verifier.clock,
+        )

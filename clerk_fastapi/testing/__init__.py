@@ -10,12 +10,13 @@ token = fake.session_token(user_id="user_123")
 """
 
 from clerk_fastapi.testing.clock import FrozenClock
-from clerk_fastapi.testing.fake import FakeClerk, Fault, RecordedRequest
+from clerk_fastapi.testing.fake import FakeClerk, FakeMachine, Fault, RecordedRequest
 from clerk_fastapi.testing.keys import SigningKey, sign_compact
 from clerk_fastapi.testing.overrides import override_auth
 
 __all__ = [
     "FakeClerk",
+    "FakeMachine",
     "Fault",
     "FrozenClock",
     "RecordedRequest",

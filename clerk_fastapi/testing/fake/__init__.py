@@ -1,10 +1,12 @@
 """``FakeClerk``: an in-memory Clerk instance for tests and the demo.
 
 It signs tokens of every type with Clerk's exact shapes (``minting``), serves the JWKS and the
-Backend API endpoints the package calls (``api``), counts hits per endpoint and injects faults
-(``faults``). It is an ASGI app: use it in-process (``fake.clerk()`` routes the ``Clerk`` under
-test to it with no socket) or on a real port (``fake.serve()``, ``python -m
-clerk_fastapi.testing serve``; ``server.serve_asgi`` runs any app the same way).
+Backend API endpoints the package calls (``api``), keeps machines with secret keys and scopes
+(``machines``; its docstring says where Clerk's behaviour is not documented and what the fake
+does), counts hits per endpoint and injects faults (``faults``). It is an ASGI app: use it
+in-process (``fake.clerk()`` routes the ``Clerk`` under test to it with no socket) or on a
+real port (``fake.serve()``, ``python -m clerk_fastapi.testing serve``; ``server.serve_asgi``
+runs any app the same way).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from clerk_fastapi.testing.fake._common import TokenStore, random_text
 from clerk_fastapi.testing.fake.api import BackendAPI
 from clerk_fastapi.testing.fake.control import control_routes
 from clerk_fastapi.testing.fake.faults import Fault, FaultMode, RecordedRequest
+from clerk_fastapi.testing.fake.machines import FakeMachine
 from clerk_fastapi.testing.fake.server import serve_asgi
 from clerk_fastapi.testing.keys import SigningKey
 
@@ -44,9 +47,18 @@ Endpoint = Literal[
     "oauth_register",
     "oauth_authorize",
     "oauth_token",
+    "machine_list",
+    "machine_create",
+    "machine_get",
+    "machine_update",
+    "machine_delete",
+    "machine_secret_key",
+    "machine_rotate",
+    "machine_scope_create",
+    "machine_scope_delete",
 ]
 
-__all__ = ["Endpoint", "FakeClerk", "Fault", "RecordedRequest", "serve_asgi"]
+__all__ = ["Endpoint", "FakeClerk", "FakeMachine", "Fault", "RecordedRequest", "serve_asgi"]
 
 
 class FakeClerk(BackendAPI):
@@ -73,7 +85,6 @@ class FakeClerk(BackendAPI):
         self.issuer = f"https://{frontend_api}"
         self.authorized_party = authorized_party
         self.secret_key = "sk_test_" + random_text(40)
-        self.machine_secret_key = "ak_" + random_text(40)
         self.publishable_key = _publishable_key(frontend_api)
         self.instance_id = kid
         self.signing_key = signing_key or SigningKey.generate(kid, pool_index=key_pool_index)
@@ -85,7 +96,8 @@ class FakeClerk(BackendAPI):
         self.api_url = f"http://{self.API_HOST}"
         TokenStore.__init__(self)
         self._init_frontend()
-        self.default_machine_id = "mch_" + random_text(27)
+        # A "Default machine" (default_machine_id, machine_secret_key), and any you add.
+        self._init_machines()
         self.app = Starlette(routes=[*self._routes(), *control_routes(self)])
 
     # -- keys -----------------------------------------------------------------------------------

@@ -8,6 +8,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
 OpaqueKind = Literal["m2m_token", "api_key", "oauth_token"]
 _ALNUM = string.ascii_letters + string.digits
 
@@ -63,3 +66,23 @@ class TokenStore:
         self._store[token] = record
         if isinstance(record.resource.get("id"), str):
             self._by_id[record.resource["id"]] = token
+
+
+def error(status: int, message: str, code: str) -> Response:
+    return JSONResponse(
+        {"errors": [{"message": message, "long_message": message, "code": code}]},
+        status_code=status,
+    )
+
+
+def optional_int(value: Any) -> bool:
+    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
+
+
+def page(items: list[dict[str, Any]], request: Request) -> list[dict[str, Any]]:
+    try:
+        limit = int(request.query_params.get("limit", "10"))
+        offset = int(request.query_params.get("offset", "0"))
+    except ValueError:
+        limit, offset = 10, 0
+    return items[offset : offset + limit]

@@ -15,8 +15,12 @@ from starlette.routing import Route
 from clerk_fastapi.jose.compact import parse_compact
 from clerk_fastapi.kinds import BUILTIN_KINDS
 from clerk_fastapi.testing.fake._common import Record, hex_id, random_text
+from clerk_fastapi.testing.fake._common import error as _error
+from clerk_fastapi.testing.fake._common import optional_int as _optional_int
+from clerk_fastapi.testing.fake._common import page as _page
 from clerk_fastapi.testing.fake.faults import Fault, RecordedRequest, fault_response
 from clerk_fastapi.testing.fake.frontend import FrontendAPI
+from clerk_fastapi.testing.fake.machines import FakeMachine, Machines
 
 
 def endpoint_name(kind_name: str) -> str:
@@ -24,9 +28,8 @@ def endpoint_name(kind_name: str) -> str:
     return kind_name.removesuffix("_token")
 
 
-class BackendAPI(FrontendAPI):
+class BackendAPI(FrontendAPI, Machines):
     secret_key: str
-    machine_secret_key: str
     hits: Counter[str]
     requests: list[RecordedRequest]
     faults: dict[str, Fault]
@@ -69,6 +72,7 @@ class BackendAPI(FrontendAPI):
                 self._endpoint("api_key_revoke", self._revoke_by_id),
                 methods=["POST"],
             ),
+            *self._machine_routes(self._endpoint),
         ]
 
     def _public_endpoint(
@@ -107,12 +111,13 @@ class BackendAPI(FrontendAPI):
         return endpoint
 
     def _authorised(self, request: Request, name: str) -> bool:
-        auth = request.headers.get("authorization", "")
-        allowed = {f"Bearer {self.secret_key}"}
-        if name.startswith("m2m_"):
-            # M2M calls take either key; _m2m_create refuses the instance key with Clerk's code.
-            allowed.add(f"Bearer {self.machine_secret_key}")
-        return auth in allowed
+        if name == "m2m_create":
+            return True  # _m2m_create answers any other key with Clerk's own 401
+        if request.headers.get("authorization", "") == f"Bearer {self.secret_key}":
+            return True
+        # M2M calls take a machine's key too; _m2m_create refuses the instance key with Clerk's
+        # code. The /v1/machines endpoints take the instance key only.
+        return name.startswith("m2m_") and self._machine_of(request) is not None
 
     async def _jwks(self, request: Request, body: Any) -> Response:
         return JSONResponse(self.jwks())
@@ -128,15 +133,21 @@ class BackendAPI(FrontendAPI):
             expiration = resource.get("expiration")
             if expiration is not None and expiration <= self.clock() * 1000:
                 return _error(404, not_found, "resource_not_found")
+            verifier = self._machine_of(request) if kind == "m2m_token" else None
+            if (
+                verifier is not None
+                and self.machine_verify_requires_scope
+                and verifier.id not in resource.get("scopes", [])
+            ):
+                # Not documented by Clerk: off by default (see testing/fake/machines.py).
+                return _error(404, not_found, "resource_not_found")
             return JSONResponse(resource)
 
         return handler
 
-    def _by_machine_key(self, request: Request) -> bool:
-        return request.headers.get("authorization") == f"Bearer {self.machine_secret_key}"
-
     async def _m2m_create(self, request: Request, body: Any) -> Response:
-        if not self._by_machine_key(request):
+        caller = self._machine_of(request)
+        if caller is None:
             return _error(
                 401,
                 "The provided Machine Secret Key is invalid. Make sure that your Machine "
@@ -153,8 +164,17 @@ class BackendAPI(FrontendAPI):
         if token_format not in ("opaque", "jwt") or not isinstance(claims, dict | None):
             return _error(422, "token_format or claims is invalid", "form_param_value_invalid")
         now = self._now()
-        machine = self.default_machine_id
-        scopes: list[str] = []
+        machine = caller.id
+        # The machines it may call, as of now: a later scope change does not touch this token.
+        scopes = [m for m in caller.scoped_machines if m in self.machines]
+        # Without a lifetime the machine's default_token_ttl applies (Clerk's spec).
+        expires_in = expires_in if expires_in is not None else caller.default_token_ttl
+        if min_ttl is not None and token_format == "opaque" and min_ttl >= expires_in:
+            return _error(
+                400,
+                "min_remaining_ttl_seconds must be less than the token's lifetime",
+                "form_param_value_invalid",
+            )
         if token_format == "jwt":
             # Clerk does not store JWT tokens: nothing to list, verify remotely or revoke.
             token = self.m2m_token(
@@ -162,15 +182,13 @@ class BackendAPI(FrontendAPI):
                 machine_id=machine,
                 scopes=scopes,
                 claims=claims,
-                expires_in=expires_in or 3600,
+                expires_in=expires_in,
             )
             token_id = parse_compact(token).payload["jti"]
-            resource = self._m2m_resource(
-                token_id, machine, scopes, claims, now, expires_in or 3600
-            )
+            resource = self._m2m_resource(token_id, machine, scopes, claims, now, expires_in)
             return JSONResponse({**resource, "token": token})
         if min_ttl is not None:
-            reusable = self._reusable_m2m(machine, claims, now + min_ttl)
+            reusable = self._reusable_m2m(machine, claims, scopes, now + min_ttl)
             if reusable is not None:
                 return JSONResponse({**self._store[reusable].resource, "token": reusable})
         token = "mt_" + random_text(40)
@@ -178,8 +196,11 @@ class BackendAPI(FrontendAPI):
         self._remember(token, Record("m2m_token", resource))
         return JSONResponse({**resource, "token": token})
 
-    def _reusable_m2m(self, machine: str, claims: Any, alive_until: int) -> str | None:
-        """An opaque token of ``machine`` with the same claims, valid until ``alive_until``."""
+    def _reusable_m2m(
+        self, machine: str, claims: Any, scopes: list[str], alive_until: int
+    ) -> str | None:
+        """An opaque token of ``machine`` with the same claims and scopes, valid until
+        ``alive_until``."""
         for token, record in self._store.items():
             resource = record.resource
             expiration = resource.get("expiration")
@@ -188,6 +209,7 @@ class BackendAPI(FrontendAPI):
                 and not record.revoked
                 and resource.get("subject") == machine
                 and resource.get("claims") == claims
+                and resource.get("scopes") == scopes
                 and (expiration is None or expiration >= alive_until * 1000)
             ):
                 return token
@@ -197,7 +219,8 @@ class BackendAPI(FrontendAPI):
         subject = request.query_params.get("subject")
         if not subject:
             return _error(422, "subject is required", "form_param_missing")
-        if self._by_machine_key(request) and subject != self.default_machine_id:
+        caller = self._machine_of(request)
+        if caller is not None and subject != caller.id:
             return JSONResponse({"m2m_tokens": [], "total_count": 0})  # its own tokens only
         items = [r.resource for r in self._store.values() if r.kind == "m2m_token"]
         params = request.query_params
@@ -262,28 +285,9 @@ class BackendAPI(FrontendAPI):
         if token is None or self._store[token].kind != kind:
             return _error(404, "not found", "resource_not_found")
         subject = self._store[token].resource.get("subject")
-        if self._by_machine_key(request) and subject != self.default_machine_id:
+        caller: FakeMachine | None = self._machine_of(request)
+        if caller is not None and subject != caller.id:
             return _error(404, "not found", "resource_not_found")  # another machine's token
         reason = body.get("revocation_reason") if isinstance(body, dict) else None
         self.revoke(token, reason)
         return JSONResponse(self._store[token].resource)
-
-
-def _error(status: int, message: str, code: str) -> Response:
-    return JSONResponse(
-        {"errors": [{"message": message, "long_message": message, "code": code}]},
-        status_code=status,
-    )
-
-
-def _optional_int(value: Any) -> bool:
-    return value is None or (isinstance(value, int) and not isinstance(value, bool) and value >= 0)
-
-
-def _page(items: list[dict[str, Any]], request: Request) -> list[dict[str, Any]]:
-    try:
-        limit = int(request.query_params.get("limit", "10"))
-        offset = int(request.query_params.get("offset", "0"))
-    except ValueError:
-        limit, offset = 10, 0
-    return items[offset : offset + limit]

@@ -107,16 +107,33 @@ class Clerk:
     # -- verification ---------------------------------------------------------------------------
 
     async def authenticate_request(
-        self, request: Connection, accepts: AcceptsArg = "session_token"
+        self,
+        request: Connection,
+        accepts: AcceptsArg = "session_token",
+        *,
+        machine_secret_key: str | None = None,
     ) -> RequestState:
-        """Authenticate a Starlette/FastAPI request or WebSocket; never raises for bad input."""
-        return await self.authenticator.authenticate_request(request, accepts)
+        """Authenticate a Starlette/FastAPI request or WebSocket; never raises for bad input.
+
+        ``machine_secret_key`` verifies opaque M2M tokens with that machine's key instead of
+        the configured one (Clerk's per-call ``machineSecretKey``).
+        """
+        return await self.authenticator.authenticate_request(
+            request, accepts, machine_secret_key=machine_secret_key
+        )
 
     async def authenticate_token(
-        self, token: str, accepts: AcceptsArg = "session_token"
+        self,
+        token: str,
+        accepts: AcceptsArg = "session_token",
+        *,
+        machine_secret_key: str | None = None,
     ) -> RequestState:
-        """Authenticate a bare token string with the same rules."""
-        return await self.authenticator.authenticate_token(token, accepts)
+        """Authenticate a bare token string with the same rules (``machine_secret_key`` as in
+        ``authenticate_request``)."""
+        return await self.authenticator.authenticate_token(
+            token, accepts, machine_secret_key=machine_secret_key
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -2,6 +2,12 @@
 
 Exactly two dots; canonical unpadded base64url in every segment; header and payload are UTF-8
 JSON objects with no duplicate members and no NaN/Infinity. Anything else is ``token-invalid``.
+
+Three shapes Clerk decodes are parsed here too, so that they fail later with Clerk's reason and
+are still refused: an empty signature (refused at ``alg`` or the signature), a payload that is
+JSON but not an object (no claims: refused at ``sub`` after the signature) and ``=`` padding on
+the header or payload (the signature covers the padded text; ``canonical`` is False and the
+token is refused even if the signature verified).
 """
 
 from __future__ import annotations
@@ -87,6 +93,25 @@ class CompactJWS:
     payload: dict[str, Any]
     signing_input: bytes
     signature: bytes
+    canonical: bool = True
+
+
+def _padded_segment(segment: str) -> tuple[bytes, bool]:
+    """A header or payload segment; tolerate ``=`` padding (noted as not canonical)."""
+    if segment.endswith("=") and len(segment) % 4 == 0:
+        stripped = segment.rstrip("=")
+        if len(segment) - len(stripped) <= 2:
+            return b64url_decode(stripped), False
+    return b64url_decode(segment), True
+
+
+def _json_non_object(raw: bytes) -> bool:
+    """Valid JSON that is not an object (an array, a string, a number ...)."""
+    try:
+        value = _DECODER.decode(raw.decode("utf-8"))
+    except (ValueError, RecursionError, UnicodeError, TypeError):
+        return False
+    return not isinstance(value, dict)
 
 
 def parse_compact(token: str, *, payload_json: bool = True) -> CompactJWS:
@@ -96,15 +121,23 @@ def parse_compact(token: str, *, payload_json: bool = True) -> CompactJWS:
     if len(parts) != 3:
         raise _invalid()
     header_seg, payload_seg, signature_seg = parts
-    if not header_seg or not signature_seg or (payload_json and not payload_seg):
+    if not header_seg or (payload_json and not payload_seg):
         raise _invalid()
-    header = parse_json_object(b64url_decode(header_seg))
-    raw_payload = b64url_decode(payload_seg)
-    payload = parse_json_object(raw_payload) if payload_json else {}
+    raw_header, header_canonical = _padded_segment(header_seg)
+    header = parse_json_object(raw_header)
+    raw_payload, payload_canonical = _padded_segment(payload_seg)
+    payload: dict[str, Any] = {}
+    if payload_json:
+        try:
+            payload = parse_json_object(raw_payload)
+        except TokenVerificationError:
+            if not _json_non_object(raw_payload):
+                raise
     signature = b64url_decode(signature_seg)
     return CompactJWS(
         header=header,
         payload=payload,
         signing_input=f"{header_seg}.{payload_seg}".encode("ascii"),
         signature=signature,
+        canonical=header_canonical and payload_canonical,
     )

@@ -30,6 +30,8 @@ class Credential:
     jws: CompactJWS | None = None
     carrier: Carrier = "header"
     digest: bytes = field(default=b"", repr=False)
+    # A per-call machine secret key (``authenticate_request(..., machine_secret_key=...)``).
+    machine_secret_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.digest:

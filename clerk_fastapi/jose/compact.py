@@ -97,11 +97,11 @@ class CompactJWS:
 
 
 def _padded_segment(segment: str) -> tuple[bytes, bool]:
-    """A header or payload segment; tolerate ``=`` padding (noted as not canonical)."""
-    if segment.endswith("=") and len(segment) % 4 == 0:
-        stripped = segment.rstrip("=")
-        if len(segment) - len(stripped) <= 2:
-            return b64url_decode(stripped), False
+    """A header or payload segment; tolerate trailing ``=`` (noted as not canonical), as Clerk's
+    loose base64url decoder does."""
+    stripped = segment.rstrip("=")
+    if stripped != segment:
+        return b64url_decode(stripped), False
     return b64url_decode(segment), True
 
 

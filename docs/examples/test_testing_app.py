@@ -22,7 +22,9 @@ def test_expired_token(fake_clerk, use_fake_clerk, frozen_clock):
     frozen_clock.advance(120)  # session tokens live 60 s
     response = TestClient(app).get("/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401
-    assert response.json()["detail"]["reason"] == "token-expired"
+    assert response.json()["detail"]["reason"] == (
+        "session-token-expired-refresh-non-eligible-no-refresh-cookie"
+    )
 
 
 def test_machine_token_and_revocation(fake_clerk, use_fake_clerk):

@@ -88,7 +88,8 @@ class ClerkSettings(BaseSettings):
         default_factory=list, description="Allowed `azp` origins for session tokens."
     )
     audience: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Required `aud` values (session and OAuth tokens; M2M JWTs when present)."
+        default_factory=list,
+        description="Required `aud` values (session and OAuth tokens; M2M JWTs when present).",
     )
     issuer: str | None = Field(
         None, description="When set, a session token's `iss` must equal it exactly."

@@ -34,6 +34,7 @@ MACHINES = Depends(Auth(accepts=["oauth_token", "m2m_token", "api_key"]))
 def build_app(clerk: Clerk) -> FastAPI:
     app = FastAPI()
     app.state.clerk = clerk
+
     @app.get("/session")
     async def read_session(auth: Annotated[AuthObject, SESSION]) -> dict[str, Any]:
         return {"type": auth.token_type}

@@ -3,6 +3,7 @@ memo, the kind's verifier, then a ``RequestState`` (and one event per decision).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -12,7 +13,7 @@ from typing import Any
 
 from clerk_fastapi.auth import cookies
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
-from clerk_fastapi.auth.credentials import Connection, read_cookies, read_header, request_method
+from clerk_fastapi.auth.credentials import Connection, read_header, request_method
 from clerk_fastapi.auth.events import Observer
 from clerk_fastapi.auth.state import ErrorKind, RequestState, Source
 from clerk_fastapi.cache.base import VerificationStore
@@ -48,9 +49,19 @@ class _Request:
     """What Clerk's session error handling looks at besides the token."""
 
     method: str = "GET"
-    refresh_cookie: bool = False
+    # The raw Cookie header values, read only if an expired session token needs them.
+    cookie_headers: tuple[str, ...] = ()
+    instance: cookies.Instance = cookies.NO_INSTANCE
     client_uat: int = 0
     machine_secret_key: str | None = None
+
+    @property
+    def refresh_cookie(self) -> bool:
+        if not self.cookie_headers:
+            return False
+        return cookies.has_refresh_cookie(
+            cookies.parse_cookie_header(list(self.cookie_headers)), self.instance
+        )
 
 
 def session_reason(reason: str, request: _Request) -> str:
@@ -175,14 +186,11 @@ class Authenticator:
                 "The Authorization header is malformed.",
                 "invalid_request",
             )
-        method = request_method(conn)
-        session_path = spec.includes_session and self.settings.session_cookie
-        # Cookies matter only to session tokens (refresh cookie, cookie path).
-        jar = read_cookies(conn) if session_path else None
         instance = self._instance()
         request = _Request(
-            method=method,
-            refresh_cookie=jar is not None and cookies.has_refresh_cookie(jar, instance),
+            method=request_method(conn),
+            cookie_headers=tuple(conn.headers.getlist("cookie")) if spec.includes_session else (),
+            instance=instance,
             machine_secret_key=machine_secret_key,
         )
         memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
@@ -196,10 +204,11 @@ class Authenticator:
             if spec.single is not None:
                 return self._signed_out(spec.single, Reason.NO_TOKEN_IN_HEADER, "", "missing")
             return self._signed_out(None, Reason.TOKEN_TYPE_MISMATCH, "", "missing")
-        if jar is None:
+        if not self.settings.session_cookie:
             return self._signed_out(
                 SESSION_TOKEN, Reason.SESSION_TOKEN_MISSING, "No session token was sent.", "missing"
             )
+        jar = cookies.parse_cookie_header(list(request.cookie_headers))
         found = cookies.session_cookies(jar, instance, self._clock())
         if found.token is None:
             return self._signed_out(
@@ -208,7 +217,7 @@ class Authenticator:
                 found.message,
                 "missing" if found.missing else "invalid_token",
             )
-        request = _Request(method, request.refresh_cookie, found.client_uat, machine_secret_key)
+        request = dataclasses.replace(request, client_uat=found.client_uat)
         return await self._authenticate_token(found.token, spec, "cookie", memo, request)
 
     def _cookie_checks(self, credential: Credential, request: _Request) -> RequestState | None:

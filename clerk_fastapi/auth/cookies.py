@@ -117,6 +117,9 @@ class Instance:
         return f"{base}_{self.suffix}" if suffixed and self.suffix else base
 
 
+NO_INSTANCE = Instance()
+
+
 def uses_suffixed_cookies(jar: CookieJar, instance: Instance, now: float) -> bool:
     """Clerk's ``usesSuffixedCookies``: the first rule that applies (reference section 4.6)."""
     if not instance.suffix:

@@ -2,8 +2,8 @@
 and the route accepts sessions) the session cookies, as Clerk's ``authenticateRequest`` reads them.
 
 Framework-agnostic: anything with Starlette's ``headers.getlist``, ``method`` (optional) and
-``scope`` works (a Starlette ``Request`` or ``WebSocket``). The ``Cookie`` header is parsed here
-(``auth/cookies.py``), not by the framework, so that duplicates can be seen.
+``scope`` works (a Starlette ``Request`` or ``WebSocket``). The ``Cookie`` header is parsed by
+``auth/cookies.py``, not by the framework, so that duplicates can be seen.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from clerk_fastapi.auth.cookies import CookieJar, parse_cookie_header
 from clerk_fastapi.kinds.base import Carrier
 
 
@@ -75,10 +74,6 @@ def read_header(conn: Connection) -> Presented:
     if len(fields) > 2:
         return MALFORMED
     return Presented(fields[1])
-
-
-def read_cookies(conn: Connection) -> CookieJar:
-    return parse_cookie_header(conn.headers.getlist("cookie"))
 
 
 def request_method(conn: Connection) -> str:

@@ -98,6 +98,14 @@ async def test_expired_session_reports_clerks_reason_per_method(fake: FakeClerk)
     # A page load (Clerk's handshake) is still a plain 401 with the same reason.
     page = [("Accept", "text/html"), ("Sec-Fetch-Dest", "document")]
     refused(await send(app, "/session", token=expired, headers=page), EXPIRED_GET)
+    # With a refresh cookie Clerk would refresh the session; we never do, and say so.
+    from clerk_fastapi.auth.cookies import cookie_suffix
+
+    refresh = f"__refresh_{cookie_suffix(fake.publishable_key)}=opaque-refresh-value"
+    refused(
+        await send(app, "/session", token=expired, cookie=refresh),
+        "session-token-expired-refresh-missing-api-client",
+    )
 
 
 async def test_time_claim_reasons_on_every_path(fake: FakeClerk) -> None:

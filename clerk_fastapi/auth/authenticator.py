@@ -38,6 +38,9 @@ AcceptsArg = str | Iterable[str] | Accepts
 # Clerk's ``isJwtFormat``: a prefixed machine token of this shape is decoded as a JWT and fails.
 _JWT_FORMAT = re.compile(r"[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+")
 _CLERK_MACHINE_PREFIXES = ("mt_", "oat_", "ak_")
+# Messages say in plain words what failed (Clerk's are empty for these two).
+_NO_HEADER_TOKEN = "This route takes machine tokens only from the Authorization header; none came."
+_NOT_ACCEPTED = "This route does not accept this kind of token."
 _TIME_REASONS = {
     Reason.TOKEN_NOT_ACTIVE_YET: Reason.SESSION_TOKEN_NBF,
     Reason.TOKEN_IAT_IN_THE_FUTURE: Reason.SESSION_TOKEN_IAT_IN_THE_FUTURE,
@@ -202,8 +205,10 @@ class Authenticator:
             # A machine-only route and no header token: Clerk's "No token in header" for one
             # type; a list without session_token fails its pre-check first (tokenType null).
             if spec.single is not None:
-                return self._signed_out(spec.single, Reason.NO_TOKEN_IN_HEADER, "", "missing")
-            return self._signed_out(None, Reason.TOKEN_TYPE_MISMATCH, "", "missing")
+                return self._signed_out(
+                    spec.single, Reason.NO_TOKEN_IN_HEADER, _NO_HEADER_TOKEN, "missing"
+                )
+            return self._signed_out(None, Reason.TOKEN_TYPE_MISMATCH, _NO_HEADER_TOKEN, "missing")
         if not self.settings.session_cookie:
             return self._signed_out(
                 SESSION_TOKEN, Reason.SESSION_TOKEN_MISSING, "No session token was sent.", "missing"
@@ -381,10 +386,14 @@ class Authenticator:
             if spec.single == SESSION_TOKEN and token.startswith(self.registry.opaque_prefixes()):
                 reason = Reason.TOKEN_INVALID
             return self._signed_out(
-                spec.single, reason, "", "invalid_token", fingerprint=fingerprint
+                spec.single, reason, _NOT_ACCEPTED, "invalid_token", fingerprint=fingerprint
             )
         return self._signed_out(
-            None, Reason.TOKEN_TYPE_MISMATCH, "", "invalid_token", fingerprint=fingerprint
+            None,
+            Reason.TOKEN_TYPE_MISMATCH,
+            _NOT_ACCEPTED,
+            "invalid_token",
+            fingerprint=fingerprint,
         )
 
     def _signed_out(

@@ -174,7 +174,7 @@ class Authenticator:
     def _instance(self) -> cookies.Instance:
         settings = self.settings
         return cookies.Instance.from_publishable_key(
-            settings.publishable_key, settings.frontend_api
+            settings.publishable_key, settings.frontend_api, settings.max_token_length
         )
 
     async def _authenticate_request(

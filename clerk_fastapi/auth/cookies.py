@@ -85,8 +85,9 @@ def parse_int(value: str | None) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _claims(token: str | None) -> dict[str, Any] | None:
-    if not token:
+def _claims(token: str | None, max_length: int) -> dict[str, Any] | None:
+    # Over the length cap a cookie is never parsed (bounded work on attacker input).
+    if not token or len(token) > max_length:
         return None
     try:
         return parse_compact(token).payload
@@ -94,8 +95,8 @@ def _claims(token: str | None) -> dict[str, Any] | None:
         return None
 
 
-def _iat(token: str | None) -> float:
-    iat: Any = (_claims(token) or {}).get("iat")
+def _iat(token: str | None, max_length: int) -> float:
+    iat: Any = (_claims(token, max_length) or {}).get("iat")
     return float(iat) if is_number(iat) else 0.0
 
 
@@ -106,12 +107,15 @@ class Instance:
     suffix: str | None = None
     frontend_api: str | None = None
     production: bool = True
+    max_token_length: int = 16_384
 
     @classmethod
-    def from_publishable_key(cls, key: str | None, frontend_api: str | None) -> Instance:
+    def from_publishable_key(
+        cls, key: str | None, frontend_api: str | None, max_token_length: int = 16_384
+    ) -> Instance:
         if not key:
-            return cls()
-        return cls(cookie_suffix(key), frontend_api, key.startswith("pk_live_"))
+            return cls(max_token_length=max_token_length)
+        return cls(cookie_suffix(key), frontend_api, key.startswith("pk_live_"), max_token_length)
 
     def name(self, base: str, suffixed: bool) -> str:
         return f"{base}_{self.suffix}" if suffixed and self.suffix else base
@@ -129,7 +133,7 @@ def uses_suffixed_cookies(jar: CookieJar, instance: Instance, now: float) -> boo
     suffixed_session = jar.get(instance.name(SESSION, True))
     plain_session = jar.get(SESSION)
     if plain_session:
-        iss = (_claims(plain_session) or {}).get("iss")
+        iss = (_claims(plain_session, instance.max_token_length) or {}).get("iss")
         if not iss:
             return False
         host = re.sub(r"https?://", "", iss, flags=re.IGNORECASE) if isinstance(iss, str) else None
@@ -137,12 +141,14 @@ def uses_suffixed_cookies(jar: CookieJar, instance: Instance, now: float) -> boo
             return True
     if not suffixed_uat and not suffixed_session:
         return False
-    if suffixed_uat != "0" and plain_uat != "0" and _iat(plain_session) > _iat(suffixed_session):
+    limit = instance.max_token_length
+    both_active = suffixed_uat != "0" and plain_uat != "0"
+    if both_active and _iat(plain_session, limit) > _iat(suffixed_session, limit):
         return False
     if suffixed_uat == "0" and plain_uat != "0":
         return False
     if not instance.production and suffixed_uat != "0" and plain_uat == "0":
-        exp: Any = (_claims(suffixed_session) or {}).get("exp")
+        exp: Any = (_claims(suffixed_session, instance.max_token_length) or {}).get("exp")
         if is_number(exp) and exp <= int(now):
             return False
     return not (not suffixed_uat and suffixed_session)

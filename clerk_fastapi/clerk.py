@@ -141,19 +141,36 @@ class Clerk:
             raise self._missing_key
 
     async def authenticate_request(
-        self, request: Connection, accepts: AcceptsArg = "session_token"
+        self,
+        request: Connection,
+        accepts: AcceptsArg = "session_token",
+        *,
+        machine_secret_key: str | None = None,
     ) -> RequestState:
         """Authenticate a Starlette/FastAPI request or WebSocket; never raises for bad input
-        (``ConfigurationError`` when the instance has no key: a deployment error)."""
+        (``ConfigurationError`` when the instance has no key: a deployment error).
+
+        ``machine_secret_key`` verifies opaque M2M tokens with that machine's key instead of
+        the configured one (Clerk's per-call ``machineSecretKey``).
+        """
         self.check()
-        return await self.authenticator.authenticate_request(request, accepts)
+        return await self.authenticator.authenticate_request(
+            request, accepts, machine_secret_key=machine_secret_key
+        )
 
     async def authenticate_token(
-        self, token: str, accepts: AcceptsArg = "session_token"
+        self,
+        token: str,
+        accepts: AcceptsArg = "session_token",
+        *,
+        machine_secret_key: str | None = None,
     ) -> RequestState:
-        """Authenticate a bare token string with the same rules."""
+        """Authenticate a bare token string with the same rules (``machine_secret_key`` as in
+        ``authenticate_request``)."""
         self.check()
-        return await self.authenticator.authenticate_token(token, accepts)
+        return await self.authenticator.authenticate_token(
+            token, accepts, machine_secret_key=machine_secret_key
+        )
 
     # -- lifecycle ------------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ class Reason:
     TOKEN_INVALID_ALGORITHM = "token-invalid-algorithm"
     TOKEN_INVALID_AUTHORIZED_PARTIES = "token-invalid-authorized-parties"
     TOKEN_INVALID_SIGNATURE = "token-invalid-signature"
+    TOKEN_INVALID_ISSUER = "token-invalid-issuer"
     TOKEN_NOT_ACTIVE_YET = "token-not-active-yet"
     TOKEN_IAT_IN_THE_FUTURE = "token-iat-in-the-future"
     TOKEN_VERIFICATION_FAILED = "token-verification-failed"
@@ -35,6 +36,14 @@ class Reason:
     # Clerk's ad-hoc string for a machine-only route with no Authorization header.
     NO_TOKEN_IN_HEADER = "No token in header"
     SESSION_TOKEN_MISSING = "session-token-and-uat-missing"
+    # Clerk's session reasons (``AuthErrorReason``): what ``authenticateRequest`` reports for a
+    # session token's time claims, and the cookie path's ``__client_uat`` decisions.
+    SESSION_TOKEN_EXPIRED = "session-token-expired-refresh-"  # + the refresh error
+    SESSION_TOKEN_NBF = "session-token-nbf"
+    SESSION_TOKEN_IAT_IN_THE_FUTURE = "session-token-iat-in-the-future"
+    SESSION_TOKEN_WITHOUT_CLIENT_UAT = "session-token-but-no-client-uat"
+    CLIENT_UAT_WITHOUT_SESSION_TOKEN = "client-uat-but-no-session-token"
+    SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT = "session-token-iat-before-client-uat"
     # Ours: a pending session (``sts: pending``) while pending sessions count as signed out.
     SESSION_PENDING = "session-pending"
     # Ours: malformed request framing (two Authorization headers, empty bearer value).

@@ -144,7 +144,8 @@ class JWKSStore:
         try:
             document = await self._http.request("GET", path, secret=secret)
         except ClerkNetworkError as exc:
-            raise UpstreamError(Reason.JWK_REMOTE_FAILED_TO_LOAD, exc.message) from None
+            # Clerk's reason for a fetch that throws (no answer): unexpected-error.
+            raise UpstreamError(Reason.UNEXPECTED_ERROR, exc.message) from None
         except ClerkAPIError as exc:
             if exc.status in (401, 403):
                 logger.error(
@@ -157,7 +158,8 @@ class JWKSStore:
                     Reason.SECRET_KEY_INVALID, "Clerk rejected the secret key."
                 ) from None
             raise UpstreamError(
-                Reason.JWK_REMOTE_FAILED_TO_LOAD,
+                # A 2xx that is not JSON fails to parse in Clerk too: unexpected-error.
+                Reason.UNEXPECTED_ERROR if exc.status < 300 else Reason.JWK_REMOTE_FAILED_TO_LOAD,
                 f"Error loading the Clerk JWKS (status {exc.status}).",
                 retry_after=exc.retry_after,
             ) from None
@@ -171,7 +173,7 @@ class JWKSStore:
             logger.warning("Refused a JWKS key: %s", why)
         if not keys:
             raise UpstreamError(
-                Reason.JWK_REMOTE_INVALID,
+                Reason.JWK_REMOTE_FAILED_TO_LOAD,
                 "The JWKS endpoint did not contain any usable signing keys.",
             )
         # Replace rather than merge (Clerk merges): a key Clerk withdrew stops verifying at once,

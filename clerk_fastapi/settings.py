@@ -166,9 +166,12 @@ class ClerkSettings(BaseSettings):
         default_factory=list, description="Allowed `azp` origins for session tokens."
     )
     audience: Annotated[list[str], NoDecode] = Field(
-        default_factory=list, description="Required `aud` values for session tokens."
+        default_factory=list,
+        description="Required `aud` values (session and OAuth tokens; M2M JWTs when present).",
     )
-    issuer: str | None = Field(None, description="When set, `iss` must equal it exactly.")
+    issuer: str | None = Field(
+        None, description="When set, a session token's `iss` must equal it exactly."
+    )
     clock_skew: float = Field(5.0, ge=0, le=300, description="Seconds of clock skew allowed.")
     jwks_cache_ttl: float = Field(300.0, gt=0, description="Seconds a fetched JWKS stays fresh.")
     jwks_max_stale: float = Field(

@@ -29,6 +29,10 @@ HANDSHAKE_ONLY_REASONS = (
 )
 
 
+EXPIRED_REFRESH = "session-token-expired-refresh-"
+# clerk-fastapi's default max_token_length.
+MAX_TOKEN_LENGTH = 16_384
+
 # Reasons from checks that Clerk's verifyJwt runs after `sub` and `aud` (azp, iss, time claims):
 # a token refused earlier at `sub` or `aud` legitimately reports the earlier failure instead.
 LATER_CHECK_REASONS = (
@@ -148,6 +152,39 @@ def _duplicate_session_cookie(case: Case, clerk: Answer, ours: Answer, diffs: li
     )
 
 
+def _empty_bearer_value(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:
+    # Design section 7: "Bearer" with nothing after it (with or without a trailing space) is 400.
+    # Fetch trims the value, and Clerk then takes the word "Bearer" itself as the token.
+    values = _authorization_values(case)
+    return (
+        len(values) == 1
+        and values[0].strip(" \t").lower() == "bearer"
+        and ours["status"] == "signed-out"
+        and ours.get("error") == "invalid_request"
+    )
+
+
+def _max_token_length(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:
+    # A bearer value longer than max_token_length (16 KiB) is refused before it is parsed.
+    token = case.get("fixture", {}).get("token") or ""
+    return (
+        len(token) > MAX_TOKEN_LENGTH
+        and ours["status"] == "signed-out"
+        and ours["reason"] == "token-invalid"
+    )
+
+
+def _verify_200_not_json(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:
+    # A verify endpoint answers 200 with a body that is not JSON: Clerk builds a resource from
+    # nothing and signs in; we answer 503 (the answer says nothing about the token).
+    return (
+        case["config"].get("backend") == "bapi_malformed"
+        and ours["status"] == "signed-out"
+        and ours.get("error") == "unavailable"
+        and ours["tokenType"] == clerk["tokenType"]
+    )
+
+
 def _verify_200_inactive(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:
     # Clerk trusts any 200 from a verify endpoint; we refuse revoked/expired/active:false. Clerk
     # must have reached the endpoint and accepted the body (or refused it only for its `aud`).
@@ -198,9 +235,12 @@ def _session_audience_required(case: Case, clerk: Answer, ours: Answer, diffs: l
         "at+jwt",
         "application/at+jwt",
     )
+    aud = payload.get("aud")
+    # No aud, or one with no string entry at all (Clerk leaves odd shapes unchecked).
+    unusable = not aud or (isinstance(aud, list) and not any(isinstance(a, str) for a in aud))
     return (
         not machine
-        and not payload.get("aud")
+        and unusable
         and ours["status"] == "signed-out"
         and ours["reason"] == "token-verification-failed"
         and _refused_later_or_accepted(clerk)
@@ -238,8 +278,18 @@ def _dev_instance_cookie_flows(case: Case, clerk: Answer, ours: Answer, diffs: l
 
 def _handshake(case: Case, clerk: Answer, ours: Answer, diffs: list[Diff]) -> bool:
     # Statuses are compared with handshake mapped to signed-out; this covers the reasons only the
-    # handshake machinery (multi-domain, organisation sync) produces.
-    return clerk.get("reason") in HANDSHAKE_ONLY_REASONS
+    # handshake machinery (multi-domain, organisation sync) produces, and the session refresh
+    # Clerk attempts for an expired token with a __refresh cookie on a GET (we never refresh and
+    # report Clerk's reason for an SDK without a Backend API client).
+    if clerk.get("reason") in HANDSHAKE_ONLY_REASONS:
+        return True
+    reason = clerk.get("reason") or ""
+    return (
+        reason.startswith(EXPIRED_REFRESH)
+        and not reason.startswith(EXPIRED_REFRESH + "non-eligible-")
+        and ours["reason"] == EXPIRED_REFRESH + "missing-api-client"
+        and ours["status"] == "signed-out"
+    )
 
 
 RULES: list[Rule] = [
@@ -255,6 +305,18 @@ RULES: list[Rule] = [
         _extra_header_field,
     ),
     Rule(
+        "empty-bearer-value",
+        "`Bearer` with nothing after it: 400 invalid_request (RFC 6750, design section 7); "
+        "Clerk takes the word `Bearer` as the token.",
+        _empty_bearer_value,
+    ),
+    Rule(
+        "max-token-length",
+        "A bearer value over max_token_length (16 KiB) is refused unparsed; Clerk parses any "
+        "length.",
+        _max_token_length,
+    ),
+    Rule(
         "duplicate-session-cookie",
         "Two distinct `__session` cookies are refused as ambiguous (cookie tossing); Clerk takes "
         "the first.",
@@ -265,6 +327,11 @@ RULES: list[Rule] = [
         "A 200 verify answer with revoked/expired true or active false is refused; Clerk "
         "signs it in.",
         _verify_200_inactive,
+    ),
+    Rule(
+        "verify-200-not-json",
+        "A 200 verify answer that is not JSON is 503; Clerk signs in a token built from nothing.",
+        _verify_200_not_json,
     ),
     Rule(
         "empty-sub",

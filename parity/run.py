@@ -1013,6 +1013,19 @@ class Cases:
                 "s_valid",
             ),
             ("wrong suffix", f"__session_zzzzzzzz={good}; __client_uat_zzzzzzzz={uat_ok}", None),
+            # Rule 4: both UATs set and the plain session is newer -> plain; else suffixed.
+            (
+                "plain newer + suffixed older",
+                f"__session={good}; __client_uat={uat_old}; "
+                f"__session_{sfx}={t['s_expired_in_skew'][0]}; __client_uat_{sfx}={uat_old}",
+                "s_valid",
+            ),
+            (
+                "plain older + suffixed newer",
+                f"__session={t['s_expired_in_skew'][0]}; __client_uat={uat_old}; "
+                f"__session_{sfx}={good}; __client_uat_{sfx}={uat_old}",
+                "s_valid",
+            ),
         ]
         for label, cookie, token_name in plain:
             headers = [("cookie", cookie)] if cookie else []
@@ -1062,6 +1075,29 @@ class Cases:
                     f"cookie {label} accepts={accepts!r}",
                     token_name="s_valid",
                     headers=[("cookie", cookie)] if cookie else [],
+                    accepts=accepts,
+                    config={"publishable_key": "test"},
+                )
+        # Rule 6 (development only): suffixed UAT set, plain UAT 0, suffixed session expired ->
+        # plain cookies (and so a session without an active client).
+        dev_sfx = cookie_suffix(self.test_pk)
+        for label, cookie in (
+            (
+                "dev, rule 6: plain uat 0 + suffixed expired",
+                f"__clerk_db_jwt=dvb_parity; __session={good}; __client_uat=0; "
+                f"__session_{dev_sfx}={t['s_expired'][0]}; __client_uat_{dev_sfx}={uat_ok}",
+            ),
+            (
+                "dev, rule 6 not met: suffixed valid",
+                f"__clerk_db_jwt_{dev_sfx}=dvb_parity; __session={bad}; __client_uat=0; "
+                f"__session_{dev_sfx}={good}; __client_uat_{dev_sfx}={uat_ok}",
+            ),
+        ):
+            for accepts in (None, "any"):
+                self.add(
+                    f"cookie {label} accepts={accepts!r}",
+                    token_name="s_valid",
+                    headers=[("cookie", cookie)],
                     accepts=accepts,
                     config={"publishable_key": "test"},
                 )

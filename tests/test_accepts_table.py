@@ -94,15 +94,14 @@ async def test_machine_only_route_ignores_the_session_cookie() -> None:
     state = await clerk.authenticate_request(request(None, cookie), "m2m_token")
     assert (state.token_type, state.reason) == ("m2m_token", "No token in header")
     machine_in_cookie = await clerk.authenticate_request(
-        request(None, f"__session={fake.m2m_token('jwt')}"), "any"
+        request(None, f"__session={fake.m2m_token('jwt')}; __client_uat=1"), "any"
     )
     assert machine_in_cookie.reason == "token-type-mismatch"  # machine tokens never from cookies
 
 
-async def test_deliberate_difference_lists_without_a_header() -> None:
-    """Clerk answers a list without session_token and no header token with token-type-mismatch
-    (tokenType null); we answer Clerk's "No token in header" (a 401 without `error`), as the
-    design settles for every machine-only route."""
+async def test_lists_without_a_header_follow_clerk() -> None:
+    """A list without session_token and no header token: Clerk's pre-check answers
+    token-type-mismatch with tokenType null (design section 7); still a 401 without `error`."""
     fake = FakeClerk(clock=FrozenClock())
     state = await fake.clerk().authenticate_request(request(None), ["api_key", "m2m_token"])
-    assert (state.token_type, state.reason, state.error) == (None, "No token in header", "missing")
+    assert (state.token_type, state.reason, state.error) == (None, "token-type-mismatch", "missing")

@@ -231,7 +231,7 @@ async def test_error_shapes_and_resource_metadata(fake: FakeClerk) -> None:
         assert expired.json() == {
             "detail": {
                 "error": "invalid_token",
-                "reason": "token-expired",
+                "reason": "session-token-expired-refresh-non-eligible-no-refresh-cookie",
                 "message": "The token has expired.",
             }
         }

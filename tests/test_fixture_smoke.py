@@ -30,7 +30,10 @@ async def test_session_fixtures() -> None:
     assert auth.user_id == "user_2GIpXOEpVyJw51rkZn9Kmnc6Sxr"
     assert auth.session_id == "sess_2GbDB4enNdCa5vS1zpC3Xzg9tK9"
     expired = await clerk.authenticate_token(tokens["mockExpiredJwt"]["token"])
-    assert (expired.status, expired.reason) == ("signed-out", "token-expired")
+    assert (expired.status, expired.reason) == (
+        "signed-out",
+        "session-token-expired-refresh-non-eligible-no-refresh-cookie",
+    )
     for name in ("mockInvalidSignatureJwt", "mockMalformedJwt"):
         state = await clerk.authenticate_token(tokens[name]["token"])
         assert state.reason == "token-invalid-signature", name

@@ -28,7 +28,10 @@ async def test_cache_never_outlives_the_token() -> None:
     assert (first.source, again.source) == ("verified", "cache")
     clock.advance(61)
     expired = await clerk.authenticate_token(token)
-    assert (expired.status, expired.reason) == ("signed-out", "token-expired")
+    assert (expired.status, expired.reason) == (
+        "signed-out",
+        "session-token-expired-refresh-non-eligible-no-refresh-cookie",
+    )
 
 
 async def test_a_token_in_steady_use_survives_a_flood_of_one_off_tokens() -> None:

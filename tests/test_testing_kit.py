@@ -110,8 +110,8 @@ def test_token_shapes_match_clerk(fake: FakeClerk) -> None:
 @pytest.mark.parametrize(
     ("kind", "reason"),
     [
-        ("expired", "token-expired"),
-        ("not_yet_valid", "token-not-active-yet"),
+        ("expired", "session-token-expired-refresh-non-eligible-no-refresh-cookie"),
+        ("not_yet_valid", "session-token-nbf"),
         ("wrong_key", "token-invalid-signature"),
         ("wrong_azp", "token-invalid-authorized-parties"),
         ("wrong_cat", "token-type-mismatch"),

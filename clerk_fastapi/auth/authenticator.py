@@ -3,15 +3,18 @@ memo, the kind's verifier, then a ``RequestState`` (and one event per decision).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from clerk_fastapi.auth import cookies
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
 from clerk_fastapi.auth.client import client_address
-from clerk_fastapi.auth.credentials import Connection, read_credentials
+from clerk_fastapi.auth.credentials import Connection, read_header, request_method
 from clerk_fastapi.auth.events import Observer
 from clerk_fastapi.auth.origin import origin_allowed
 from clerk_fastapi.auth.state import ErrorKind, RequestState, Source
@@ -23,6 +26,8 @@ from clerk_fastapi.errors import (
     TokenVerificationError,
     UpstreamError,
 )
+from clerk_fastapi.jose.claims import is_number
+from clerk_fastapi.kinds._jwt import SESSION_CATEGORIES
 from clerk_fastapi.kinds.base import Carrier, Credential, token_digest
 from clerk_fastapi.kinds.registry import SESSION_TOKEN, KindRegistry
 from clerk_fastapi.principals import Verified
@@ -32,6 +37,53 @@ logger = logging.getLogger("clerk_fastapi")
 
 MEMO_KEY = "clerk_fastapi.memo"
 AcceptsArg = str | Iterable[str] | Accepts
+# Clerk's ``isJwtFormat``: a prefixed machine token of this shape is decoded as a JWT and fails.
+_JWT_FORMAT = re.compile(r"[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+")
+_CLERK_MACHINE_PREFIXES = ("mt_", "oat_", "ak_")
+# Messages say in plain words what failed (Clerk's are empty for these two).
+_NO_HEADER_TOKEN = "This route takes machine tokens only from the Authorization header; none came."
+_NOT_ACCEPTED = "This route does not accept this kind of token."
+_TIME_REASONS = {
+    Reason.TOKEN_NOT_ACTIVE_YET: Reason.SESSION_TOKEN_NBF,
+    Reason.TOKEN_IAT_IN_THE_FUTURE: Reason.SESSION_TOKEN_IAT_IN_THE_FUTURE,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class _Request:
+    """What Clerk's session error handling looks at besides the token."""
+
+    method: str = "GET"
+    # The raw Cookie header values, read only if an expired session token needs them.
+    cookie_headers: tuple[str, ...] = ()
+    instance: cookies.Instance = cookies.NO_INSTANCE
+    client_uat: int = 0
+    machine_secret_key: str | None = None
+    # The client's address (for the per-client budget of never-seen opaque tokens).
+    client: str | None = None
+
+    @property
+    def refresh_cookie(self) -> bool:
+        if not self.cookie_headers:
+            return False
+        return cookies.has_refresh_cookie(
+            cookies.parse_cookie_header(list(self.cookie_headers)), self.instance
+        )
+
+
+def session_reason(reason: str, request: _Request) -> str:
+    """Clerk's ``handleSessionTokenError``: the time-claim reasons of a session token, on every
+    path. We never refresh (an API backend holds no refresh flow): with a refresh cookie on a
+    GET we report Clerk's own reason for an SDK without a Backend API client."""
+    if reason == Reason.TOKEN_EXPIRED:
+        if request.method != "GET":
+            refresh = "non-eligible-non-get"
+        elif not request.refresh_cookie:
+            refresh = "non-eligible-no-refresh-cookie"
+        else:
+            refresh = "missing-api-client"
+        return Reason.SESSION_TOKEN_EXPIRED + refresh
+    return _TIME_REASONS.get(reason, reason)
 
 
 @dataclass(slots=True)
@@ -90,32 +142,50 @@ class Authenticator:
     # -- entry points ---------------------------------------------------------------------------
 
     async def authenticate_request(
-        self, conn: Connection, accepts: AcceptsArg = SESSION_TOKEN
+        self,
+        conn: Connection,
+        accepts: AcceptsArg = SESSION_TOKEN,
+        *,
+        machine_secret_key: str | None = None,
     ) -> RequestState:
         started = time.perf_counter()
-        state = await self._authenticate_request(conn, accepts)
+        state = await self._authenticate_request(conn, accepts, machine_secret_key)
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
             await self.observer.emit(state, started)
         return state
 
     async def authenticate_token(
-        self, token: str, accepts: AcceptsArg = SESSION_TOKEN, *, carrier: Carrier = "header"
+        self,
+        token: str,
+        accepts: AcceptsArg = SESSION_TOKEN,
+        *,
+        carrier: Carrier = "header",
+        machine_secret_key: str | None = None,
     ) -> RequestState:
         """Authenticate a bare token (no request), with the same rules."""
         started = time.perf_counter()
-        state = await self._authenticate_token(token, self.normalize(accepts), carrier, None)
+        request = _Request(machine_secret_key=machine_secret_key)
+        state = await self._authenticate_token(
+            token, self.normalize(accepts), carrier, None, request
+        )
         if self.observer.wants(state):
             await self.observer.emit(state, started)
         return state
 
     # -- the pipeline ---------------------------------------------------------------------------
 
-    async def _authenticate_request(self, conn: Connection, accepts: AcceptsArg) -> RequestState:
-        spec = self.normalize(accepts)
-        presented = read_credentials(
-            conn, cookie_allowed=self.settings.session_cookie and spec.includes_session
+    def _instance(self) -> cookies.Instance:
+        settings = self.settings
+        return cookies.Instance.from_publishable_key(
+            settings.publishable_key, settings.frontend_api, settings.max_token_length
         )
+
+    async def _authenticate_request(
+        self, conn: Connection, accepts: AcceptsArg, machine_secret_key: str | None
+    ) -> RequestState:
+        spec = self.normalize(accepts)
+        presented = read_header(conn)
         if presented.malformed:
             return self._signed_out(
                 spec.single,
@@ -123,27 +193,84 @@ class Authenticator:
                 "The Authorization header is malformed.",
                 "invalid_request",
             )
-        if presented.carrier == "cookie" and not origin_allowed(conn, self.settings):
+        instance = self._instance()
+        request = _Request(
+            method=request_method(conn),
+            cookie_headers=tuple(conn.headers.getlist("cookie")) if spec.includes_session else (),
+            instance=instance,
+            machine_secret_key=machine_secret_key,
+            client=client_address(conn, self.settings),
+        )
+        memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
+        if presented.token is not None:
+            return await self._authenticate_token(
+                presented.token, spec, presented.carrier, memo, request
+            )
+        if not spec.includes_session:
+            # A machine-only route and no header token: Clerk's "No token in header" for one
+            # type; a list without session_token fails its pre-check first (tokenType null).
+            if spec.single is not None:
+                return self._signed_out(
+                    spec.single, Reason.NO_TOKEN_IN_HEADER, _NO_HEADER_TOKEN, "missing"
+                )
+            return self._signed_out(None, Reason.TOKEN_TYPE_MISMATCH, _NO_HEADER_TOKEN, "missing")
+        if not self.settings.session_cookie:
+            return self._signed_out(
+                SESSION_TOKEN, Reason.SESSION_TOKEN_MISSING, "No session token was sent.", "missing"
+            )
+        jar = cookies.parse_cookie_header(list(request.cookie_headers))
+        found = cookies.session_cookies(jar, instance, self._clock())
+        if found.token is None:
+            return self._signed_out(
+                SESSION_TOKEN,
+                found.reason or Reason.SESSION_TOKEN_MISSING,
+                found.message,
+                "missing" if found.missing else "invalid_token",
+            )
+        if not origin_allowed(conn, self.settings):
             return self._signed_out(
                 SESSION_TOKEN,
                 Reason.ORIGIN_NOT_ALLOWED,
                 "The session cookie is not accepted from this request's Origin.",
                 "invalid_token",
             )
-        if presented.token is None:
-            if not spec.includes_session:
-                return self._signed_out(spec.single, Reason.NO_TOKEN_IN_HEADER, "", "missing")
+        request = dataclasses.replace(request, client_uat=found.client_uat)
+        return await self._authenticate_token(found.token, spec, "cookie", memo, request)
+
+    def _cookie_checks(self, credential: Credential, request: _Request) -> RequestState | None:
+        """Steps 7 to 9 of Clerk's cookie path, before the signature is checked."""
+        fingerprint = credential.fingerprint
+        jws = credential.jws
+        if jws is None:
+            # Not a JWT (opaque machine tokens included): Clerk's decode error.
             return self._signed_out(
                 SESSION_TOKEN,
-                Reason.SESSION_TOKEN_MISSING,
-                "No session token was sent.",
-                "missing",
+                Reason.TOKEN_INVALID,
+                "The session cookie is not a JWT.",
+                "invalid_token",
+                fingerprint=fingerprint,
             )
-        memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
-        client = client_address(conn, self.settings)
-        return await self._authenticate_token(
-            presented.token, spec, presented.carrier, memo, client
-        )
+        category = jws.header.get("cat")
+        non_session = category is not None and category not in SESSION_CATEGORIES
+        if credential.token_type != SESSION_TOKEN or non_session:
+            # Machine tokens are accepted only from the Authorization header.
+            return self._signed_out(
+                SESSION_TOKEN,
+                Reason.TOKEN_TYPE_MISMATCH,
+                "The session cookie does not hold a session token.",
+                "invalid_token",
+                fingerprint=fingerprint,
+            )
+        iat: Any = jws.payload.get("iat")
+        if is_number(iat) and iat < request.client_uat:
+            return self._signed_out(
+                SESSION_TOKEN,
+                Reason.SESSION_TOKEN_IAT_BEFORE_CLIENT_UAT,
+                "The session token was issued before the client's last sign-in change.",
+                "invalid_token",
+                fingerprint=fingerprint,
+            )
+        return None
 
     async def _authenticate_token(
         self,
@@ -151,7 +278,7 @@ class Authenticator:
         spec: Accepts,
         carrier: Carrier,
         memo: dict[Any, Any] | None,
-        client: str | None = None,
+        request: _Request,
     ) -> RequestState:
         if len(token) > self.settings.max_token_length:
             return self._signed_out(
@@ -159,6 +286,10 @@ class Authenticator:
             )
         digest = token_digest(token)
         fingerprint = digest.hex()[:12]
+        msk = request.machine_secret_key
+        if msk is not None:
+            # A per-call machine key: results are cached per key (Clerk answers per machine).
+            digest = token_digest(f"{token}\x00{token_digest(msk).hex()}")
         # Fast path: a token verified before (never past its expiry) costs one hash and a lookup.
         cached = self.store.peek(digest)
         if cached is not None and carrier == "header":
@@ -168,20 +299,28 @@ class Authenticator:
             return self._signed_in(token_type, cached, fingerprint, "cache")
 
         credential = self.registry.classify(token, digest)
-        credential.client = client
+        credential.machine_secret_key = msk
+        credential.client = request.client
         if carrier == "cookie":
             credential.carrier = "cookie"
-            if credential.token_type != SESSION_TOKEN:
-                # Machine tokens are accepted only from the Authorization header.
-                return self._signed_out(
-                    SESSION_TOKEN,
-                    Reason.TOKEN_TYPE_MISMATCH,
-                    "",
-                    "invalid_token",
-                    fingerprint=fingerprint,
-                )
+            refused = self._cookie_checks(credential, request)
+            if refused is not None:
+                return refused
         if not spec.allows(credential.token_type):
             return self._mismatch(spec, token, fingerprint)
+        if (
+            credential.jws is None
+            and token.startswith(_CLERK_MACHINE_PREFIXES)
+            and _JWT_FORMAT.fullmatch(token)
+        ):
+            # Clerk decodes a prefixed token of JWT shape as a JWT, fails, and calls it m2m_token.
+            return self._signed_out(
+                "m2m_token",
+                Reason.TOKEN_INVALID,
+                "The token is not a valid JWT.",
+                "invalid_token",
+                fingerprint=fingerprint,
+            )
         if carrier == "header":
             # A shared tier (Redis) may know it; asked only once the type is one we accept.
             shared = await self.store.get_verified(digest)
@@ -210,9 +349,12 @@ class Authenticator:
                 source=source,
             )
         assert isinstance(error, TokenVerificationError)
+        reason = error.reason
+        if credential.token_type == SESSION_TOKEN:
+            reason = session_reason(reason, request)
         return self._signed_out(
             spec.single or credential.token_type,
-            error.reason,
+            reason,
             error.message,
             "invalid_token",
             fingerprint=fingerprint,
@@ -257,10 +399,14 @@ class Authenticator:
             if spec.single == SESSION_TOKEN and token.startswith(self.registry.opaque_prefixes()):
                 reason = Reason.TOKEN_INVALID
             return self._signed_out(
-                spec.single, reason, "", "invalid_token", fingerprint=fingerprint
+                spec.single, reason, _NOT_ACCEPTED, "invalid_token", fingerprint=fingerprint
             )
         return self._signed_out(
-            None, Reason.TOKEN_TYPE_MISMATCH, "", "invalid_token", fingerprint=fingerprint
+            None,
+            Reason.TOKEN_TYPE_MISMATCH,
+            _NOT_ACCEPTED,
+            "invalid_token",
+            fingerprint=fingerprint,
         )
 
     def _signed_out(

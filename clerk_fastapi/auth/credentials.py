@@ -1,20 +1,18 @@
 """Read the credential a connection carries: the ``Authorization`` header, else (when enabled
-and the route accepts sessions) the ``__session`` cookie.
+and the route accepts sessions) the session cookies, as Clerk's ``authenticateRequest`` reads them.
 
-Framework-agnostic: anything with Starlette's ``headers.getlist``, ``cookies`` and ``scope``
-works (a Starlette ``Request`` or ``WebSocket``).
+Framework-agnostic: anything with Starlette's ``headers.getlist``, ``method`` (optional) and
+``scope`` works (a Starlette ``Request`` or ``WebSocket``). The ``Cookie`` header is parsed by
+``auth/cookies.py``, not by the framework, so that duplicates can be seen.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, MutableMapping
+from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from clerk_fastapi.kinds.base import Carrier
-
-SESSION_COOKIE = "__session"
-CLIENT_UAT_COOKIE = "__client_uat"
 
 
 class Headers(Protocol):
@@ -26,8 +24,6 @@ class Connection(Protocol):
 
     @property
     def headers(self) -> Headers: ...
-    @property
-    def cookies(self) -> Mapping[str, str]: ...
     @property
     def scope(self) -> MutableMapping[str, Any]: ...
 
@@ -43,33 +39,43 @@ class Presented:
 
 NOTHING = Presented(None)
 MALFORMED = Presented(None, malformed=True)
+# Fetch's Headers trims these from a header value before Clerk sees it.
+_HTTP_WHITESPACE = " \t\r\n"
 
 
-def read_credentials(conn: Connection, *, cookie_allowed: bool) -> Presented:
+def read_header(conn: Connection) -> Presented:
+    """The ``Authorization`` token, as Clerk's ``parseAuthorizationHeader`` reads it, with our
+    RFC deviations (docs/parity.md).
+
+    Clerk splits the trimmed value on spaces and keeps two fields: one field (or an empty second
+    one, from two spaces) is the token itself; ``Bearer <token>`` gives the token; any other
+    scheme gives no header token. We also accept the scheme in any case (RFC 7235), and answer
+    400 ``invalid_request`` for two headers, ``Bearer`` with nothing after it, and anything
+    after the token (RFC 6750: exactly one b64token), where Clerk guesses.
+    """
     values = conn.headers.getlist("authorization")
     if len(values) > 1:
         return MALFORMED
-    if values:
-        value = values[0]
-        scheme, space, rest = value.partition(" ")
-        if space:
-            if scheme.lower() == "bearer":
-                token = rest.strip(" ")
-                # Empty, or two space-separated tokens: RFC 6750 invalid_request. (Other odd
-                # characters, commas included, simply fail verification: 401.)
-                if not token or " " in token or "\t" in token:
-                    return MALFORMED
-                return Presented(token)
-            # Another scheme (Basic, ...) is no Bearer credential at all.
-        elif value.lower() == "bearer" or not value:
-            return MALFORMED
-        else:
-            return Presented(value)  # Clerk takes a value with no space as the token.
-    if cookie_allowed:
-        cookies = conn.cookies
-        if cookies.get(CLIENT_UAT_COOKIE) == "0":
-            return NOTHING
-        cookie = cookies.get(SESSION_COOKIE)
-        if cookie:
-            return Presented(cookie, carrier="cookie")
-    return NOTHING
+    if not values:
+        return NOTHING
+    value = values[0].strip(_HTTP_WHITESPACE)
+    if not value:
+        return NOTHING  # an empty header is no header (Clerk)
+    fields = value.split(" ")
+    scheme = fields[0]
+    if len(fields) == 1:
+        if scheme.lower() == "bearer":
+            return MALFORMED  # "Bearer" (or "Bearer ") with no token
+        return Presented(value)  # Clerk takes a value with no space as the token
+    if fields[1] == "":
+        return Presented(scheme)  # "Bearer  <t>": Clerk's token is the first field
+    if scheme.lower() != "bearer":
+        return NOTHING  # another scheme (Basic, ...) is no Bearer credential at all
+    if len(fields) > 2:
+        return MALFORMED
+    return Presented(fields[1])
+
+
+def request_method(conn: Connection) -> str:
+    method = conn.scope.get("method")
+    return method.upper() if isinstance(method, str) else "GET"

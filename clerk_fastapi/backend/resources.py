@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Clerk's M2M and API-key timestamps are milliseconds; its OAuth verify examples are seconds.
 # Nothing in the next 3,000 years is 10**11 seconds, nothing since 1973 is 10**11 milliseconds.
@@ -48,6 +48,12 @@ class Resource(BaseModel):
     created_at: int | None = None
     updated_at: int | None = None
     last_used_at: int | None = None
+
+    @field_validator("scopes", mode="before")
+    @classmethod
+    def _null_scopes(cls, value: Any) -> Any:
+        # Clerk may answer ``"scopes": null``; principal lists are always lists.
+        return [] if value is None else value
 
     @property
     def expiration_datetime(self) -> datetime | None:
@@ -91,6 +97,14 @@ class OAuthAccessToken(Resource):
     client_id: str = ""
     type: str | None = None
     aud: list[str] | None = None
+
+    @field_validator("aud", mode="before")
+    @classmethod
+    def _aud_list(cls, value: Any) -> Any:
+        # Clerk's ``fromJSON`` normalises a string ``aud`` to a one-element list.
+        if isinstance(value, str):
+            return [value] if value else None
+        return value
 
 
 class APIKeySecret(BaseModel):

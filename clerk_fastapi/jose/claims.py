@@ -28,6 +28,8 @@ def check_subject(payload: dict[str, Any]) -> str:
 
 
 def check_audience(payload: dict[str, Any], audience: Sequence[str]) -> None:
+    """Session tokens: Clerk's ``assertAudienceClaim`` plus our policy that a configured audience
+    also requires ``aud`` (Clerk skips the check when the token has none, or an odd shape)."""
     if not audience:
         return
     aud = payload.get("aud")
@@ -36,11 +38,49 @@ def check_audience(payload: dict[str, Any], audience: Sequence[str]) -> None:
     elif isinstance(aud, list):
         ok = any(isinstance(item, str) and item in audience for item in aud)
     else:
-        # Policy: with an audience configured, a token without aud is refused (Clerk accepts it).
         ok = False
     if not ok:
         raise TokenVerificationError(
             Reason.TOKEN_VERIFICATION_FAILED, "The token's aud claim is not an accepted audience."
+        )
+
+
+def check_audience_lenient(payload: dict[str, Any], audience: Sequence[str]) -> None:
+    """M2M JWTs: Clerk's ``assertAudienceClaim`` exactly: checked only when ``aud`` is truthy; a
+    string must be listed, a non-empty list of strings must share an entry, other shapes pass."""
+    aud = payload.get("aud")
+    if not audience or not aud:
+        return
+    if isinstance(aud, str):
+        ok = aud in audience
+    elif isinstance(aud, list) and all(isinstance(item, str) for item in aud):
+        ok = any(item in audience for item in aud)
+    else:
+        return
+    if not ok:
+        raise TokenVerificationError(
+            Reason.TOKEN_VERIFICATION_FAILED, "The token's aud claim is not an accepted audience."
+        )
+
+
+def check_oauth_audience(aud: Any, audience: Sequence[str]) -> None:
+    """OAuth tokens (JWT and opaque): Clerk 3.25's ``assertOAuthAudienceClaim``: with an
+    audience configured, ``aud`` is required, must be a non-empty list of non-empty strings (a
+    string counts as a one-element list) and must share an entry with the configured list."""
+    if not audience:
+        return
+    values = [aud] if isinstance(aud, str) and aud else aud if aud else None
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(item, str) and item for item in values)
+    ):
+        raise TokenVerificationError(
+            Reason.TOKEN_VERIFICATION_FAILED, "The OAuth token has no valid aud claim."
+        )
+    if not any(item in audience for item in values):
+        raise TokenVerificationError(
+            Reason.TOKEN_VERIFICATION_FAILED, "The OAuth token's aud is not an accepted audience."
         )
 
 
@@ -56,9 +96,10 @@ def check_authorized_party(payload: dict[str, Any], parties: Sequence[str]) -> N
 
 
 def check_issuer(payload: dict[str, Any], issuer: str | None) -> None:
-    if issuer is not None and payload.get("iss") != issuer:
+    """Session tokens only (Clerk 3.25's ``issuer``): ``iss`` must equal it exactly."""
+    if issuer and payload.get("iss") != issuer:
         raise TokenVerificationError(
-            Reason.TOKEN_VERIFICATION_FAILED, "The token's iss claim is not the expected issuer."
+            Reason.TOKEN_INVALID_ISSUER, "The token's iss claim is not the expected issuer."
         )
 
 

@@ -3,6 +3,12 @@
 Exactly two dots; canonical unpadded base64url in every segment; header and payload are UTF-8
 JSON objects with no duplicate members and no NaN/Infinity, at most ``MAX_JSON_DEPTH`` levels
 deep and ``MAX_JSON_BYTES`` long. Anything else is ``token-invalid``.
+
+Three shapes Clerk decodes are parsed here too, so that they fail later with Clerk's reason and
+are still refused: an empty signature (refused at ``alg`` or the signature), a payload that is
+JSON but not an object (no claims: refused at ``sub`` after the signature) and ``=`` padding on
+the header or payload (the signature covers the padded text; ``canonical`` is False and the
+token is refused even if the signature verified).
 """
 
 from __future__ import annotations
@@ -130,6 +136,31 @@ class CompactJWS:
     payload: dict[str, Any]
     signing_input: bytes
     signature: bytes
+    canonical: bool = True
+
+
+def _padded_segment(segment: str) -> tuple[bytes, bool]:
+    """A header or payload segment; tolerate trailing ``=`` (noted as not canonical), as Clerk's
+    loose base64url decoder does."""
+    stripped = segment.rstrip("=")
+    if stripped != segment:
+        return b64url_decode(stripped), False
+    return b64url_decode(segment), True
+
+
+def _json_non_object(raw: bytes) -> bool:
+    """Valid JSON that is not an object (an array, a string, a number ...), within the same
+    size and depth limits as any other JSON here."""
+    if len(raw) > MAX_JSON_BYTES:
+        return False
+    try:
+        text = raw.decode("utf-8")
+        if too_deep(text):
+            return False
+        value = _DECODER.decode(text)
+    except (ValueError, RecursionError, UnicodeError, TypeError):
+        return False
+    return not isinstance(value, dict)
 
 
 def parse_compact(token: str, *, payload_json: bool = True) -> CompactJWS:
@@ -139,15 +170,23 @@ def parse_compact(token: str, *, payload_json: bool = True) -> CompactJWS:
     if len(parts) != 3:
         raise _invalid()
     header_seg, payload_seg, signature_seg = parts
-    if not header_seg or not signature_seg or (payload_json and not payload_seg):
+    if not header_seg or (payload_json and not payload_seg):
         raise _invalid()
-    header = parse_json_object(b64url_decode(header_seg))
-    raw_payload = b64url_decode(payload_seg)
-    payload = parse_json_object(raw_payload) if payload_json else {}
+    raw_header, header_canonical = _padded_segment(header_seg)
+    header = parse_json_object(raw_header)
+    raw_payload, payload_canonical = _padded_segment(payload_seg)
+    payload: dict[str, Any] = {}
+    if payload_json:
+        try:
+            payload = parse_json_object(raw_payload)
+        except TokenVerificationError:
+            if not _json_non_object(raw_payload):
+                raise
     signature = b64url_decode(signature_seg)
     return CompactJWS(
         header=header,
         payload=payload,
         signing_input=f"{header_seg}.{payload_seg}".encode("ascii"),
         signature=signature,
+        canonical=header_canonical and payload_canonical,
     )

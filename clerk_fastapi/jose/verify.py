@@ -1,4 +1,8 @@
-"""The signature step, in Clerk's order: ``typ``, ``alg``, forbidden headers, key, signature.
+"""The signature step, in Clerk's order (``verifyToken``): key, ``typ``, ``alg``, forbidden
+headers, signature.
+
+The key is resolved first, as in Clerk: in JWKS mode an unknown or missing ``kid`` reports
+``jwk-kid-mismatch`` whatever else is wrong with the header.
 
 Nothing from the payload is looked at here; claim checks run only after this succeeds.
 """
@@ -25,6 +29,7 @@ async def verify_signature(
     typ_optional: bool,
 ) -> None:
     header = jws.header
+    key = await resolve_key(header.get("kid"))
     typ = header.get("typ")
     if typ is None:
         if not typ_optional:
@@ -43,11 +48,14 @@ async def verify_signature(
             raise TokenVerificationError(
                 Reason.TOKEN_INVALID, "The token uses an unsupported header."
             )
-    key = await resolve_key(header.get("kid"))
-    # The key's declared algorithm wins; the header may not choose another.
+    # The key's declared algorithm wins; the header may not choose another. Clerk's WebCrypto
+    # import fails the same way ("Error verifying JWT signature": token-verification-failed).
     if alg != key.algorithm:
         raise TokenVerificationError(
-            Reason.TOKEN_INVALID_ALGORITHM, "The token's alg does not match its key."
+            Reason.TOKEN_VERIFICATION_FAILED, "The token's alg does not match its key."
         )
     if not key.verify(jws.signing_input, jws.signature):
         raise TokenVerificationError(Reason.TOKEN_INVALID_SIGNATURE, "JWT signature is invalid.")
+    if not jws.canonical:
+        # Padded base64url in a signed segment: Clerk never signs such a token.
+        raise TokenVerificationError(Reason.TOKEN_INVALID, "The token is not canonical base64url.")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from clerk_fastapi.errors import Reason, TokenVerificationError
+from clerk_fastapi.errors import Reason, TokenVerificationError, UpstreamError
 from clerk_fastapi.jose import claims as jwt_claims
 from clerk_fastapi.jose.compact import CompactJWS, parse_compact
 from clerk_fastapi.jose.verify import KeyResolver, verify_signature
@@ -87,6 +87,12 @@ async def verify_machine_jwt(
         return exp
     except TokenVerificationError as exc:
         raise TokenVerificationError(Reason.TOKEN_VERIFICATION_FAILED, exc.message) from None
+    except UpstreamError as exc:
+        # Still "cannot decide now" (503), but with Clerk's reason: its machine path wraps a
+        # failed key load like any other failure.
+        raise UpstreamError(
+            Reason.TOKEN_VERIFICATION_FAILED, exc.message, retry_after=exc.retry_after
+        ) from None
 
 
 def jwt_times(payload: dict[str, Any]) -> dict[str, Any]:

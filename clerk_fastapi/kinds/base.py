@@ -33,6 +33,8 @@ class Credential:
     # The client's address (after trusted proxies), when a connection carried the token: the
     # opaque policy's per-client budget is kept for it.
     client: str | None = None
+    # A per-call machine secret key (``authenticate_request(..., machine_secret_key=...)``).
+    machine_secret_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if not self.digest:

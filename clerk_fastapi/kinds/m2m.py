@@ -15,6 +15,7 @@ from clerk_fastapi.backend import m2m as backend
 from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.resources import M2MToken
 from clerk_fastapi.errors import ConfigurationError, Reason, TokenVerificationError
+from clerk_fastapi.jose import claims as jwt_claims
 from clerk_fastapi.jose.compact import CompactJWS, parse_compact
 from clerk_fastapi.kinds import _jwt, _opaque
 from clerk_fastapi.kinds.base import Credential, TokenKind
@@ -123,6 +124,10 @@ class M2MVerifier:
             typ_optional=True,
             now=self._ctx.clock(),
             skew=self._ctx.settings.clock_skew,
+            # Clerk's lenient rule for M2M JWTs: aud is checked only when the token has one.
+            extra_checks=lambda payload: jwt_claims.check_audience_lenient(
+                payload, self._ctx.settings.audience
+            ),
         )
         return m2m_token_from_jwt(jws.payload), exp
 
@@ -154,7 +159,7 @@ class M2MVerifier:
             )
 
         async def fetch() -> Verified:
-            resource = await self._fetch(credential.token, None)
+            resource = await self._fetch(credential.token, credential.machine_secret_key)
             return Verified(
                 principal_from_resource(resource, self._ctx.settings.machine_id),
                 self._policy.cache_until(resource.expiration),

@@ -15,6 +15,7 @@ from clerk_fastapi.backend import oauth as backend
 from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.backend.resources import OAuthAccessToken
 from clerk_fastapi.errors import Reason, TokenVerificationError
+from clerk_fastapi.jose import claims as jwt_claims
 from clerk_fastapi.jose.compact import CompactJWS, parse_compact
 from clerk_fastapi.kinds import _jwt, _opaque
 from clerk_fastapi.kinds.base import Credential, TokenKind
@@ -118,6 +119,10 @@ class OAuthVerifier:
             typ_optional=False,
             now=self._ctx.clock(),
             skew=self._ctx.settings.clock_skew,
+            # Clerk 3.25: with an audience configured, an OAuth JWT must carry a matching aud.
+            extra_checks=lambda payload: jwt_claims.check_oauth_audience(
+                payload.get("aud"), self._ctx.settings.audience
+            ),
         )
         return oauth_token_from_jwt(jws.payload), exp
 
@@ -147,6 +152,8 @@ class OAuthVerifier:
 
         async def fetch() -> Verified:
             resource = await self._fetch(credential.token)
+            # Clerk 3.25 checks the verify answer's aud against the configured audience.
+            jwt_claims.check_oauth_audience(resource.aud, self._ctx.settings.audience)
             return Verified(
                 principal_from_resource(resource),
                 self._policy.cache_until(resource.expiration),

@@ -13,6 +13,7 @@ from typing import Any
 from clerk_fastapi.authorization import split_by_scope
 from clerk_fastapi.errors import Reason, TokenVerificationError
 from clerk_fastapi.jose import claims as jwt_claims
+from clerk_fastapi.jose.keys import VerificationKey
 from clerk_fastapi.jose.verify import KeyResolver, verify_signature
 from clerk_fastapi.kinds._jwt import SESSION_CATEGORIES, cache_until, kid_of, parsed
 from clerk_fastapi.kinds.base import Credential, TokenKind
@@ -124,13 +125,23 @@ class SessionVerifier:
             raise TokenVerificationError(
                 Reason.TOKEN_TYPE_MISMATCH, "The token is not a session token."
             )
-        await verify_signature(jws, self._resolve_key, allowed_typ=("JWT",), typ_optional=True)
+        await verify_signature(jws, self._resolve_kid, allowed_typ=("JWT",), typ_optional=True)
         payload = jws.payload
         settings = self._settings
         now = self._clock()
+        # Clerk's verifyJwt order: sub, aud, azp, iss, then the time claims.
         jwt_claims.check_subject(payload)
-        jwt_claims.check_issuer(payload, settings.issuer)
         jwt_claims.check_audience(payload, settings.audience)
         jwt_claims.check_authorized_party(payload, settings.authorized_parties)
+        jwt_claims.check_issuer(payload, settings.issuer)
         exp = jwt_claims.check_times(payload, now, settings.clock_skew)
         return Verified(session_auth_from_claims(payload), cache_until(exp, now), kid=kid_of(jws))
+
+    async def _resolve_kid(self, kid: object) -> VerificationKey:
+        try:
+            return await self._resolve_key(kid)
+        except TokenVerificationError as exc:
+            if exc.reason != Reason.TOKEN_INVALID:
+                raise
+            # A missing or unusable kid: Clerk looks it up and reports no matching key.
+            raise TokenVerificationError(Reason.JWK_KID_MISMATCH, exc.message) from None

@@ -39,5 +39,6 @@ if __name__ == "__main__":
             "/me", headers={"Authorization": f"Bearer {fake.broken_session_token('expired')}"}
         )
     assert decisions[("authenticated", "session_token", None)] == 1
-    assert decisions[("rejected", "session_token", "token-expired")] == 1
+    expired = "session-token-expired-refresh-non-eligible-no-refresh-cookie"  # Clerk's reason
+    assert decisions[("rejected", "session_token", expired)] == 1
     print("observability ok")

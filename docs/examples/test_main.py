@@ -31,7 +31,9 @@ def test_expired_token(client, fake_clerk, frozen_clock):
     frozen_clock.advance(120)  # session tokens live 60 s
     response = client.get("/me", headers=bearer(token))
     assert response.status_code == 401
-    assert response.json()["detail"]["reason"] == "token-expired"
+    assert response.json()["detail"]["reason"] == (
+        "session-token-expired-refresh-non-eligible-no-refresh-cookie"  # Clerk's reason
+    )
 
 
 def test_oauth_token_needs_the_profile_scope(client, fake_clerk):

@@ -65,8 +65,9 @@ async def test_case_08_form_body_is_not_a_transport(h: Harness) -> None:
 
 
 async def test_case_09_header_token_wins_over_cookie(h: Harness) -> None:
-    cookie = ("Cookie", f"__session={h.t0}")
-    assert_ok(await h.get("/s", headers=[cookie]))  # cookie auth is on in this harness
+    # Cookie auth is on in this harness; Clerk's cookie path also needs an active __client_uat.
+    cookie = ("Cookie", f"__session={h.t0}; __client_uat=1")
+    assert_ok(await h.get("/s", headers=[cookie]))
     response = await h.get("/s", headers=[("Authorization", "Bearer garbage"), cookie])
     assert_401_it(response)
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import socket
-import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,8 +18,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import httpx
-import uvicorn
 from fastapi import Depends, FastAPI
+from servers import serve_app
 
 from clerk_fastapi import Auth, Clerk
 from clerk_fastapi.jose.compact import b64url_encode
@@ -184,7 +182,7 @@ class Harness:
     @contextlib.contextmanager
     def serve(self) -> Iterator[str]:
         """This app on a real loopback port; yields its base URL."""
-        with serve_asgi(self.app) as url:
+        with serve_app(self.app) as url:
             self.ledger.app_bases.add(url)
             yield url
 
@@ -221,27 +219,6 @@ def build_app(clerk: Clerk) -> FastAPI:
         return ok(auth)
 
     return app
-
-
-@contextlib.contextmanager
-def serve_asgi(app: Any) -> Iterator[str]:
-    """Any ASGI app on 127.0.0.1 (uvicorn in a thread, no access log); yields its base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 # -- the shorthand outcomes of section 5 --------------------------------------------------------

@@ -19,10 +19,10 @@ from corpus_kit import (
     assert_503,
     assert_ok,
     b64,
-    serve_asgi,
     t0_payload,
 )
 from cryptography.hazmat.primitives.asymmetric import rsa
+from servers import serve_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
@@ -176,7 +176,7 @@ async def test_case_69_jwks_redirect_to_another_host_is_not_followed(
         async def redirect(_: Request) -> RedirectResponse:
             return RedirectResponse(f"{other_url}/v1/jwks", 302)
 
-        with serve_asgi(Starlette(routes=[Route("/v1/jwks", redirect)])) as redirector:
+        with serve_app(Starlette(routes=[Route("/v1/jwks", redirect)])) as redirector:
             settings = h.fake.settings(api_url=redirector, http_timeout=1.0)
             h.app.state.clerk = Clerk(settings, clock=h.clock)  # real sockets, no transport
             assert_503(await h.get("/s", h.sign(T0_HEADER, t0_payload(), h.k2)))

@@ -194,7 +194,9 @@ def run_phases(
         time.sleep(COOLDOWN + 0.1)
         jwks_before = fake.hits["jwks"]
         fake.rotate_key()
-        work.tokens["session"] += [fake.session_token(f"user_r{i}", expires_in=3600) for i in range(20)]
+        work.tokens["session"] += [
+            fake.session_token(f"user_r{i}", expires_in=3600) for i in range(20)
+        ]
         kinds = ("session", "expired", "opaque", "bad_opaque")
         results = run(healthy.url, work.mix(max(1, rounds // 2), *kinds), concurrency)
         assert_statuses(results, HEALTHY, "rotation")

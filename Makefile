@@ -49,7 +49,7 @@ fuzz: $(STAMP_DEV)
 	CLERK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -m "slow or not slow"
 
 soak: $(STAMP_DEV)
-	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py
+	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py -m slow
 
 clean:
 	rm -rf $(VENV) site dist build

@@ -114,10 +114,13 @@ def sent_values(request: httpx.Request) -> list[str]:
 class Harness:
     """One app (routes /s /m2m /oauth /apikey /any /admin) on one ``Clerk`` wired to a fake."""
 
-    def __init__(self, ledger: Ledger, **settings: Any) -> None:
+    def __init__(self, ledger: Ledger, fake: FakeClerk | None = None, **settings: Any) -> None:
+        """``fake``: the test's ``fake_clerk`` (its clock frozen at NOW), else a fresh one."""
         self.ledger = ledger
-        self.clock = FrozenClock(NOW)
-        self.fake = FakeClerk(clock=self.clock, kid="ins_test1")
+        self.fake = fake or FakeClerk(clock=FrozenClock(NOW), kid="ins_test1")
+        assert isinstance(self.fake.clock, FrozenClock) and self.fake.clock() == NOW
+        assert self.fake.signing_key.kid == "ins_test1"
+        self.clock: FrozenClock = self.fake.clock
         ledger.fakes.append(self.fake)
         self.k1: SigningKey = self.fake.signing_key
         self.k2 = SigningKey.generate("ins_test1", pool_index=7)

@@ -149,6 +149,7 @@ def run_phases(
             use_network=True,
             api_url=fake_url,
             http_timeout=HEALTHY_TIMEOUT,
+            http_connect_timeout=HEALTHY_TIMEOUT,  # the 2 s default is reachable under load
             jwks_refetch_cooldown=COOLDOWN,
         )
     )
@@ -211,7 +212,7 @@ def run_phases(
 def test_faults_and_load_with_real_sockets() -> None:
     fake = FakeClerk(key_pool_index=None)
     with serve_app(fake.app) as fake_url:
-        counts = run_phases(fake, fake_url, rounds=2, concurrency=50)
+        counts = run_phases(fake, fake_url, rounds=2, concurrency=20)
     print(f"\nfault/load run: {dict(counts)}")
 
 

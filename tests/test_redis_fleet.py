@@ -38,7 +38,8 @@ def fleet(fake: FakeClerk, cache_url: str | None) -> Iterator[str]:
         # Generous deadlines: this run checks coalescing and sharing, not degradation
         # (test_redis.py does), and must not flake when the 2-core machine is busy.
         "CLERK_HTTP_TIMEOUT": "30",
-        "CLERK_CACHE_TIMEOUT": "2",
+        "CLERK_HTTP_CONNECT_TIMEOUT": "30",
+        "CLERK_CACHE_TIMEOUT": "5",
         "CLERK_COALESCE_WINDOW": "10",
     }
     env.pop("CLERK_CACHE_URL", None)

@@ -77,7 +77,7 @@ fuzz: $(STAMP_DEV)
 	CLERK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -m "slow or not slow"
 
 soak: $(STAMP_DEV)
-	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py
+	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py -m slow
 
 # Differential parity with @clerk/backend 3.25.0 (parity/): needs Node.js >= 20 and npm.
 PARITY_LOCK := parity/package-lock.json

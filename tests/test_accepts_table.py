@@ -9,7 +9,7 @@ import pytest
 from starlette.requests import Request
 
 from clerk_fastapi import Clerk
-from clerk_fastapi.testing import FakeClerk, FrozenClock
+from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
 Mint = Callable[[FakeClerk], str | None]
@@ -75,33 +75,36 @@ def request(token: str | None, cookie: str | None = None) -> Request:
 
 @pytest.mark.parametrize(("accepts", "mint", "status", "token_type", "reason", "calls"), ROWS)
 async def test_row(
-    accepts: Any, mint: Mint, status: str, token_type: str | None, reason: str | None, calls: bool
+    fake_clerk: FakeClerk,
+    accepts: Any,
+    mint: Mint,
+    status: str,
+    token_type: str | None,
+    reason: str | None,
+    calls: bool,
 ) -> None:
-    fake = FakeClerk(clock=FrozenClock())
-    clerk: Clerk = fake.clerk()
-    token = mint(fake)
+    clerk: Clerk = fake_clerk.clerk()
+    token = mint(fake_clerk)
     state = await clerk.authenticate_request(request(token), accepts)
     assert (state.status, state.token_type, state.reason) == (status, token_type, reason)
-    backend = sum(v for k, v in fake.hits.items() if k != "jwks")
+    backend = sum(v for k, v in fake_clerk.hits.items() if k != "jwks")
     assert (backend > 0) == calls  # a type the route refuses never reaches Clerk
 
 
-async def test_machine_only_route_ignores_the_session_cookie() -> None:
+async def test_machine_only_route_ignores_the_session_cookie(fake_clerk: FakeClerk) -> None:
     """ "none (even if a __session cookie exists)" -> No token in header."""
-    fake = FakeClerk(clock=FrozenClock())
-    clerk = fake.clerk(session_cookie=True)
-    cookie = f"__session={fake.session_token()}"
+    clerk = fake_clerk.clerk(session_cookie=True)
+    cookie = f"__session={fake_clerk.session_token()}"
     state = await clerk.authenticate_request(request(None, cookie), "m2m_token")
     assert (state.token_type, state.reason) == ("m2m_token", "No token in header")
     machine_in_cookie = await clerk.authenticate_request(
-        request(None, f"__session={fake.m2m_token('jwt')}; __client_uat=1"), "any"
+        request(None, f"__session={fake_clerk.m2m_token('jwt')}; __client_uat=1"), "any"
     )
     assert machine_in_cookie.reason == "token-type-mismatch"  # machine tokens never from cookies
 
 
-async def test_lists_without_a_header_follow_clerk() -> None:
+async def test_lists_without_a_header_follow_clerk(fake_clerk: FakeClerk) -> None:
     """A list without session_token and no header token: Clerk's pre-check answers
     token-type-mismatch with tokenType null (design section 7); still a 401 without `error`."""
-    fake = FakeClerk(clock=FrozenClock())
-    state = await fake.clerk().authenticate_request(request(None), ["api_key", "m2m_token"])
+    state = await fake_clerk.clerk().authenticate_request(request(None), ["api_key", "m2m_token"])
     assert (state.token_type, state.reason, state.error) == (None, "token-type-mismatch", "missing")

@@ -271,7 +271,8 @@ async def test_m2m_lifecycle() -> None:
     short = await clerk.m2m.create(seconds_until_expiration=60, claims={"job": "a"})
     long = await clerk.m2m.create(seconds_until_expiration=3600)
     jwt = await clerk.m2m.create(token_format="jwt", claims={"job": "b"})
-    assert short.token and long.token and jwt.token
+    assert short.token.startswith("mt_") and long.token.startswith("mt_")
+    assert jwt.token.count(".") == 2  # a compact JWT
     assert short.subject == machine and short.claims == {"job": "a"}
     assert short.expiration == (int(clock()) + 60) * 1000
 

@@ -18,14 +18,9 @@ from clerk_fastapi import (
     SessionAuth,
     get_clerk,
 )
-from clerk_fastapi.testing import FakeClerk, FrozenClock
+from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk(clock=FrozenClock())
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -81,8 +76,8 @@ def test_machine_token_alias() -> None:
 # -- one verification per request --------------------------------------------------------------
 
 
-async def test_three_auth_dependencies_verify_once(fake: FakeClerk) -> None:
-    clerk = fake.clerk()
+async def test_three_auth_dependencies_verify_once(fake_clerk: FakeClerk) -> None:
+    clerk = fake_clerk.clerk()
     auth = Auth(accepts=["m2m_token", "api_key"])
 
     async def nested(caller: Annotated[Any, Depends(auth)]) -> str:
@@ -101,11 +96,11 @@ async def test_three_auth_dependencies_verify_once(fake: FakeClerk) -> None:
     app = FastAPI()
     app.include_router(router)
     app.dependency_overrides[get_clerk] = lambda: clerk
-    token = fake.api_key(scopes=["read"])
+    token = fake_clerk.api_key(scopes=["read"])
     async with client_for(app) as client:
         for expected_calls in (1, 2, 3):
             assert (await client.get("/r", headers=bearer(token))).status_code == 200
-            assert fake.hits["api_key_verify"] == expected_calls  # one per request, cache off
+            assert fake_clerk.hits["api_key_verify"] == expected_calls  # one per request, cache off
     assert clerk.authenticator.verifications == 3
 
 
@@ -153,66 +148,70 @@ def checks_app(clerk: Clerk) -> FastAPI:
     return app
 
 
-async def test_scopes_apply_to_machine_tokens_not_sessions(fake: FakeClerk) -> None:
-    app = checks_app(fake.clerk())
+async def test_scopes_apply_to_machine_tokens_not_sessions(fake_clerk: FakeClerk) -> None:
+    app = checks_app(fake_clerk.clerk())
     async with client_for(app) as client:
         assert (
-            await client.get("/scoped", headers=bearer(fake.session_token()))
+            await client.get("/scoped", headers=bearer(fake_clerk.session_token()))
         ).status_code == 200
-        full = fake.api_key(scopes=["a", "b"])
+        full = fake_clerk.api_key(scopes=["a", "b"])
         assert (await client.get("/scoped", headers=bearer(full))).status_code == 200
         for token in (
-            fake.api_key(scopes=["a"]),
-            fake.oauth_token(scopes=["b"]),
-            fake.m2m_token("jwt", scopes=[]),
+            fake_clerk.api_key(scopes=["a"]),
+            fake_clerk.oauth_token(scopes=["b"]),
+            fake_clerk.m2m_token("jwt", scopes=[]),
         ):
             response = await client.get("/scoped", headers=bearer(token))
             assert response.status_code == 403
             assert "insufficient_scope" in response.headers["www-authenticate"]
 
 
-async def test_session_checks_and_machine_fail_closed(fake: FakeClerk) -> None:
-    app = checks_app(fake.clerk())
-    member = fake.session_token(org="org_1", role="member", permissions=["org:reports:read"])
-    admin = fake.session_token(
+async def test_session_checks_and_machine_fail_closed(fake_clerk: FakeClerk) -> None:
+    app = checks_app(fake_clerk.clerk())
+    member = fake_clerk.session_token(org="org_1", role="member", permissions=["org:reports:read"])
+    admin = fake_clerk.session_token(
         org="org_1",
         role="admin",
         features=["u:x"],
         plans=["u:pro"],
         permissions=["org:reports:read"],
     )
-    no_org = fake.session_token()
+    no_org = fake_clerk.session_token()
     async with client_for(app) as client:
         assert (await client.get("/perm", headers=bearer(member))).status_code == 200
         refused = await client.get("/perm", headers=bearer(no_org))
         assert refused.status_code == 403
         assert 'scope="org:reports:read"' in refused.headers["www-authenticate"]
-        machine = await client.get("/perm", headers=bearer(fake.api_key(scopes=["x"])))
+        machine = await client.get("/perm", headers=bearer(fake_clerk.api_key(scopes=["x"])))
         assert machine.status_code == 403  # has() is false for machines: fail closed
         assert 'scope="org:reports:read"' in machine.headers["www-authenticate"]
         assert (await client.get("/role", headers=bearer(admin))).json() == {"role": "org:admin"}
         assert (await client.get("/role", headers=bearer(member))).status_code == 403
         assert (await client.get("/feature", headers=bearer(admin))).status_code == 200
         assert (await client.get("/feature", headers=bearer(member))).status_code == 403
-        fresh = fake.session_token(fva=(3, 3))
-        stale = fake.session_token(fva=(3, 30))
+        fresh = fake_clerk.session_token(fva=(3, 3))
+        stale = fake_clerk.session_token(fva=(3, 30))
         assert (await client.get("/mfa", headers=bearer(fresh))).status_code == 200
         assert (await client.get("/mfa", headers=bearer(stale))).status_code == 403
 
 
-async def test_optional_auth(fake: FakeClerk) -> None:
-    app = checks_app(fake.clerk())
+async def test_optional_auth(fake_clerk: FakeClerk) -> None:
+    app = checks_app(fake_clerk.clerk())
     async with client_for(app) as client:
         assert (await client.get("/optional")).json() == {"user": None}
-        signed_in = await client.get("/optional", headers=bearer(fake.session_token("user_9")))
+        signed_in = await client.get(
+            "/optional", headers=bearer(fake_clerk.session_token("user_9"))
+        )
         assert signed_in.json() == {"user": "user_9"}
-        bad = await client.get("/optional", headers=bearer(fake.broken_session_token("expired")))
+        bad = await client.get(
+            "/optional", headers=bearer(fake_clerk.broken_session_token("expired"))
+        )
         assert bad.status_code == 401
 
 
-async def test_error_shapes_and_resource_metadata(fake: FakeClerk) -> None:
+async def test_error_shapes_and_resource_metadata(fake_clerk: FakeClerk) -> None:
     app = FastAPI()
-    app.state.clerk = fake.clerk()
+    app.state.clerk = fake_clerk.clerk()
 
     @app.get("/o")
     async def o(
@@ -220,14 +219,12 @@ async def test_error_shapes_and_resource_metadata(fake: FakeClerk) -> None:
     ) -> None:
         return None
 
-    metadata = (
-        f'resource_metadata="https://{fake.frontend_api}/.well-known/oauth-protected-resource"'
-    )
+    metadata = f'resource_metadata="https://{fake_clerk.frontend_api}/.well-known/oauth-protected-resource"'
     async with client_for(app) as client:
         missing = await client.get("/o")
         assert missing.headers["www-authenticate"] == f"Bearer {metadata}"
         assert missing.json()["detail"]["error"] == "missing_token"
-        expired = await client.get("/o", headers=bearer(fake.broken_session_token("expired")))
+        expired = await client.get("/o", headers=bearer(fake_clerk.broken_session_token("expired")))
         assert expired.json() == {
             "detail": {
                 "error": "invalid_token",
@@ -236,22 +233,22 @@ async def test_error_shapes_and_resource_metadata(fake: FakeClerk) -> None:
             }
         }
         assert metadata in expired.headers["www-authenticate"]
-        fake.fail("jwks", "status", status=429, retry_after=9)
+        fake_clerk.fail("jwks", "status", status=429, retry_after=9)
         app.state.clerk.clear_caches()
-        throttled = await client.get("/o", headers=bearer(fake.session_token()))
+        throttled = await client.get("/o", headers=bearer(fake_clerk.session_token()))
         assert throttled.status_code == 503
         assert throttled.headers["retry-after"] == "9"
-        fake.fail("jwks", "status", status=500)
-        default = await client.get("/o", headers=bearer(fake.session_token()))
+        fake_clerk.fail("jwks", "status", status=500)
+        default = await client.get("/o", headers=bearer(fake_clerk.session_token()))
         assert default.status_code == 503 and int(default.headers["retry-after"]) >= 1
 
 
 # -- WebSockets ---------------------------------------------------------------------------------
 
 
-def test_websocket_accepts_and_closes_with_1008(fake: FakeClerk) -> None:
+def test_websocket_accepts_and_closes_with_1008(fake_clerk: FakeClerk) -> None:
     app = FastAPI()
-    app.state.clerk = fake.clerk()
+    app.state.clerk = fake_clerk.clerk()
 
     @app.websocket("/ws")
     async def ws(websocket: WebSocket, user: Annotated[SessionAuth, Depends(Auth())]) -> None:
@@ -260,11 +257,13 @@ def test_websocket_accepts_and_closes_with_1008(fake: FakeClerk) -> None:
         await websocket.close()
 
     with TestClient(app) as client:
-        with client.websocket_connect("/ws", headers=bearer(fake.session_token("user_ws"))) as s:
+        with client.websocket_connect(
+            "/ws", headers=bearer(fake_clerk.session_token("user_ws"))
+        ) as s:
             assert s.receive_json() == {"user": "user_ws"}
         with (
             pytest.raises(WebSocketDisconnect) as refused,
-            client.websocket_connect("/ws", headers=bearer(fake.m2m_token())) as s,
+            client.websocket_connect("/ws", headers=bearer(fake_clerk.m2m_token())) as s,
         ):
             s.receive_json()
         assert refused.value.code == 1008
@@ -308,8 +307,8 @@ def openapi_app(clerk: Clerk) -> FastAPI:
     return app
 
 
-def test_openapi_security_schemes_and_requirements(fake: FakeClerk) -> None:
-    doc = openapi_app(fake.clerk()).openapi()
+def test_openapi_security_schemes_and_requirements(fake_clerk: FakeClerk) -> None:
+    doc = openapi_app(fake_clerk.clerk()).openapi()
     validate(doc)
     schemes = doc["components"]["securitySchemes"]
     assert set(schemes) == {"ClerkSession", "ClerkOAuth", "ClerkM2M", "ClerkAPIKey", "Keys"}
@@ -319,8 +318,8 @@ def test_openapi_security_schemes_and_requirements(fake: FakeClerk) -> None:
     oauth = schemes["ClerkOAuth"]
     assert oauth["type"] == "oauth2"
     flow = oauth["flows"]["authorizationCode"]
-    assert flow["authorizationUrl"] == f"https://{fake.frontend_api}/oauth/authorize"
-    assert flow["tokenUrl"] == f"https://{fake.frontend_api}/oauth/token"
+    assert flow["authorizationUrl"] == f"https://{fake_clerk.frontend_api}/oauth/authorize"
+    assert flow["tokenUrl"] == f"https://{fake_clerk.frontend_api}/oauth/token"
     paths = doc["paths"]
     assert paths["/session"]["get"]["security"] == [{"ClerkSession": []}]
     assert paths["/several"]["get"]["security"] == [
@@ -345,16 +344,16 @@ def test_openapi_security_schemes_and_requirements(fake: FakeClerk) -> None:
     }
 
 
-def test_openapi_without_publishable_key_and_with_cookie(fake: FakeClerk) -> None:
-    doc = openapi_app(fake.clerk(publishable_key=None, session_cookie=True)).openapi()
+def test_openapi_without_publishable_key_and_with_cookie(fake_clerk: FakeClerk) -> None:
+    doc = openapi_app(fake_clerk.clerk(publishable_key=None, session_cookie=True)).openapi()
     validate(doc)
     schemes = doc["components"]["securitySchemes"]
     assert schemes["ClerkOAuth"]["type"] == "http"
     assert "__session" in schemes["ClerkSession"]["description"]
 
 
-async def test_get_clerk_finds_the_clerk_of_the_lifespan(fake: FakeClerk) -> None:
-    clerk = fake.clerk()
+async def test_get_clerk_finds_the_clerk_of_the_lifespan(fake_clerk: FakeClerk) -> None:
+    clerk = fake_clerk.clerk()
     app = FastAPI(lifespan=clerk.lifespan)  # lifespan not run: httpx's ASGITransport skips it
 
     @app.get("/me")
@@ -362,6 +361,6 @@ async def test_get_clerk_finds_the_clerk_of_the_lifespan(fake: FakeClerk) -> Non
         return {"user_id": user.user_id}
 
     async with client_for(app) as client:
-        response = await client.get("/me", headers=bearer(fake.session_token("user_l")))
+        response = await client.get("/me", headers=bearer(fake_clerk.session_token("user_l")))
     assert response.json() == {"user_id": "user_l"}
     assert app.state.clerk is clerk

@@ -74,7 +74,8 @@ async def test_generated_tokens() -> None:
     assert v2.factor_verification_age == (5, -1)
     pending = await clerk.authenticate_token(tokens["session_jwt_pending"]["token"])
     assert pending.status == "signed-in" and pending.to_auth() is None
-    assert pending.to_auth(treat_pending_as_signed_out=False) is not None
+    held = pending.to_auth(treat_pending_as_signed_out=False)
+    assert isinstance(held, SessionAuth) and held.session_status == "pending"
 
 
 async def test_oauth_jwt_fixtures() -> None:

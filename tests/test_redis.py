@@ -19,18 +19,13 @@ from clerk_fastapi.testing import FakeClerk, FrozenClock
 pytestmark = pytest.mark.anyio
 # These tests check what is shared, not degradation (test_redis_outage... does that with the
 # defaults): a generous Redis deadline keeps them stable on a busy 2-core machine.
-SEMANTIC_TIMEOUT = 5.0
+SEMANTIC_TIMEOUT = 5.0  # the largest the settings allow
 
 
 @pytest.fixture(scope="module")
 def redis_url() -> Iterator[str]:
     with redis_server() as (url, _proc):
         yield url
-
-
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk(clock=FrozenClock())
 
 
 @pytest.fixture(autouse=True)
@@ -67,59 +62,65 @@ async def burst(apps: list[FastAPI], token: str, n: int = 40) -> list[int]:
     return [r.status_code for r in responses]
 
 
-async def test_jwt_result_is_shared_between_instances(fake: FakeClerk, redis_url: str) -> None:
-    token = fake.session_token()
-    first = make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
-    second = make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
+async def test_jwt_result_is_shared_between_instances(
+    fake_clerk: FakeClerk, redis_url: str
+) -> None:
+    token = fake_clerk.session_token()
+    first = make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
+    second = make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
     async with client(first) as c:
         assert (await c.get("/any", headers=bearer(token))).status_code == 200
-    assert fake.hits["jwks"] == 1
+    assert fake_clerk.hits["jwks"] == 1
     async with client(second) as c:
         response = await c.get("/any", headers=bearer(token))
     assert response.status_code == 200
     # The second instance never needed the keys: the verified result came from Redis.
-    assert fake.hits["jwks"] == 1
+    assert fake_clerk.hits["jwks"] == 1
 
 
 async def test_opaque_verification_coalesces_across_instances(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
-    token = fake.m2m_token()
-    fake.fail("m2m_verify", "slow", delay=0.2)
-    apps = [
-        make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT)) for _ in range(4)
-    ]
+    token = fake_clerk.m2m_token()
+    fake_clerk.fail("m2m_verify", "slow", delay=0.2)
+    # The whole burst falls inside the coalescing window, however busy the machine.
+    settings = {"cache_url": redis_url, "cache_timeout": SEMANTIC_TIMEOUT, "coalesce_window": 10}
+    apps = [make_app(fake_clerk.clerk(**settings)) for _ in range(4)]
     assert await burst(apps, token) == [200] * 40
-    assert fake.hits["m2m_verify"] == 1
+    assert fake_clerk.hits["m2m_verify"] == 1
 
 
-async def test_without_redis_each_instance_calls_clerk(fake: FakeClerk) -> None:
-    token = fake.m2m_token()
-    fake.fail("m2m_verify", "slow", delay=0.2)
-    apps = [make_app(fake.clerk()) for _ in range(4)]
+async def test_without_redis_each_instance_calls_clerk(fake_clerk: FakeClerk) -> None:
+    token = fake_clerk.m2m_token()
+    fake_clerk.fail("m2m_verify", "slow", delay=0.2)
+    apps = [make_app(fake_clerk.clerk()) for _ in range(4)]
     assert await burst(apps, token) == [200] * 40
-    assert fake.hits["m2m_verify"] == 4  # one per instance: the baseline Redis improves on
+    # At least one call per instance: nothing is shared (the baseline Redis improves on). How
+    # many more depends on timing (a request arriving after its instance's call ended makes
+    # another), never more than one per request.
+    assert 4 <= fake_clerk.hits["m2m_verify"] <= 40
 
 
-async def test_negative_answer_is_shared(fake: FakeClerk, redis_url: str) -> None:
+async def test_negative_answer_is_shared(fake_clerk: FakeClerk, redis_url: str) -> None:
     bogus = "mt_" + "x" * 40
     a, b = (
-        make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT)) for _ in range(2)
+        make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
+        for _ in range(2)
     )
     async with client(a) as ca, client(b) as cb:
         assert (await ca.get("/any", headers=bearer(bogus))).status_code == 401
         assert (await cb.get("/any", headers=bearer(bogus))).status_code == 401
-    assert fake.hits["m2m_verify"] == 1
+    assert fake_clerk.hits["m2m_verify"] == 1
 
 
 async def test_tampered_or_forged_values_are_ignored_and_deleted(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
-    clerk = fake.clerk(
+    clerk = fake_clerk.clerk(
         cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, machine_token_cache_ttl=60
     )
     app = make_app(clerk)
-    token = fake.api_key(scopes=["read"])
+    token = fake_clerk.api_key(scopes=["read"])
     async with client(app) as c:
         assert (await c.get("/any", headers=bearer(token))).status_code == 200
     store = clerk.store
@@ -131,9 +132,11 @@ async def test_tampered_or_forged_values_are_ignored_and_deleted(
     assert value is not None
     r.set(keys[0], value.replace(b"user_2test", b"user_admin"))
     fresh = make_app(
-        fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, machine_token_cache_ttl=60)
+        fake_clerk.clerk(
+            cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, machine_token_cache_ttl=60
+        )
     )
-    fake.revoke(token)
+    fake_clerk.revoke(token)
     for published in r.keys(f"{store.prefix}p:*"):  # type: ignore[attr-defined]
         r.delete(published)  # step past the 1 s coalescing window without sleeping
     async with client(fresh) as c:
@@ -150,12 +153,12 @@ async def test_tampered_or_forged_values_are_ignored_and_deleted(
 
 
 async def test_redis_outage_fails_no_request(
-    fake: FakeClerk, caplog: pytest.LogCaptureFixture
+    fake_clerk: FakeClerk, caplog: pytest.LogCaptureFixture
 ) -> None:
     with redis_server() as (url, proc):
-        clerk = fake.clerk(cache_url=url)
+        clerk = fake_clerk.clerk(cache_url=url)
         app = make_app(clerk)
-        good = [fake.session_token(f"user_{i}") for i in range(5)] + [fake.m2m_token()]
+        good = [fake_clerk.session_token(f"user_{i}") for i in range(5)] + [fake_clerk.m2m_token()]
         bad = "mt_" + "y" * 40
         async with client(app) as c:
             for token in good:
@@ -173,20 +176,22 @@ async def test_redis_outage_fails_no_request(
 
 
 async def test_revocation_with_shared_positive_cache_off_and_on(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
-    clock = fake.clock
+    clock = fake_clerk.clock
     assert isinstance(clock, FrozenClock)
-    off = make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
+    off = make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
     on = make_app(
-        fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, machine_token_cache_ttl=30)
+        fake_clerk.clerk(
+            cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, machine_token_cache_ttl=30
+        )
     )
-    token_off, token_on = fake.api_key(), fake.api_key()
+    token_off, token_on = fake_clerk.api_key(), fake_clerk.api_key()
     async with client(off) as c_off, client(on) as c_on:
         assert (await c_off.get("/any", headers=bearer(token_off))).status_code == 200
         assert (await c_on.get("/any", headers=bearer(token_on))).status_code == 200
-        fake.revoke(token_off)
-        fake.revoke(token_on)
+        fake_clerk.revoke(token_off)
+        fake_clerk.revoke(token_on)
         # Past the coalescing window the uncached token is re-checked and refused at once...
         await asyncio.sleep(1.1)
         assert (await c_off.get("/any", headers=bearer(token_off))).status_code == 401
@@ -197,18 +202,20 @@ async def test_revocation_with_shared_positive_cache_off_and_on(
 
 
 async def test_fleet_wide_rate_guard_answers_503_before_clerk_would(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
     a, b = (
-        make_app(fake.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, bapi_rate_limit=3))
+        make_app(
+            fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, bapi_rate_limit=3)
+        )
         for _ in range(2)
     )
     async with client(a) as ca, client(b) as cb:
         statuses = []
         for i in range(6):
             c = ca if i % 2 else cb
-            statuses.append((await c.get("/any", headers=bearer(fake.api_key()))).status_code)
-        limited = await ca.get("/any", headers=bearer(fake.api_key()))
+            statuses.append((await c.get("/any", headers=bearer(fake_clerk.api_key()))).status_code)
+        limited = await ca.get("/any", headers=bearer(fake_clerk.api_key()))
     assert statuses == [200, 200, 200, 503, 503, 503]
     assert int(limited.headers["retry-after"]) >= 1
-    assert fake.hits["api_key_verify"] == 3
+    assert fake_clerk.hits["api_key_verify"] == 3

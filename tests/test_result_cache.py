@@ -9,8 +9,8 @@ from clerk_fastapi.testing import FakeClerk, FrozenClock
 pytestmark = pytest.mark.anyio
 
 
-async def test_cache_is_bounded() -> None:
-    fake = FakeClerk(clock=FrozenClock())
+async def test_cache_is_bounded(fake_clerk: FakeClerk) -> None:
+    fake = fake_clerk
     clerk = fake.clerk(session_cache_size=10)
     for i in range(50):
         state = await clerk.authenticate_token(fake.session_token(f"user_{i}"))
@@ -18,9 +18,10 @@ async def test_cache_is_bounded() -> None:
         assert len(clerk.store.results) <= 10  # type: ignore[attr-defined]
 
 
-async def test_cache_never_outlives_the_token() -> None:
-    clock = FrozenClock()
-    fake = FakeClerk(clock=clock)
+async def test_cache_never_outlives_the_token(
+    fake_clerk: FakeClerk, frozen_clock: FrozenClock
+) -> None:
+    clock, fake = frozen_clock, fake_clerk
     clerk = fake.clerk(clock_skew=0)
     token = fake.session_token(expires_in=60)
     first = await clerk.authenticate_token(token)

@@ -19,7 +19,7 @@ from clerk_fastapi import (
     OAuthAuth,
     SessionAuth,
 )
-from clerk_fastapi.testing import FakeClerk, FrozenClock, override_auth
+from clerk_fastapi.testing import FakeClerk, override_auth
 
 pytestmark = pytest.mark.anyio
 
@@ -55,30 +55,48 @@ async def call(app: FastAPI, path: str, token: str | None = None) -> httpx.Respo
         return await client.get(path, headers=headers)
 
 
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk(clock=FrozenClock())
-
-
-async def test_every_minted_type_verifies(fake: FakeClerk) -> None:
-    app = build_app(fake.clerk())
-    cases: list[tuple[str, type[Any]]] = [
+async def test_every_minted_type_verifies(fake_clerk: FakeClerk) -> None:
+    app = build_app(fake_clerk.clerk())
+    machine = fake_clerk.default_machine_id
+    # token, the principal it must become, and the fields that identify it: fixed in advance.
+    cases: list[tuple[str, type[Any], dict[str, Any]]] = [
         (
-            fake.session_token("user_1", org="org_1", role="admin", permissions=["org:a:read"]),
+            fake_clerk.session_token(
+                "user_1", org="org_1", role="admin", permissions=["org:a:read"]
+            ),
             SessionAuth,
+            {"user_id": "user_1", "org_id": "org_1", "org_role": "org:admin"},
         ),
-        (fake.session_token("user_1", version=1, org="org_1", role="admin"), SessionAuth),
-        (fake.oauth_token("jwt", scopes=["profile"], user_id="user_1"), OAuthAuth),
-        (fake.oauth_token("jwt", typ="application/at+jwt"), OAuthAuth),
-        (fake.oauth_token("opaque", scopes=["email"]), OAuthAuth),
-        (fake.m2m_token("opaque", scopes=["mch_other"]), M2MAuth),
-        (fake.m2m_token("jwt", claims={"role": "worker"}), M2MAuth),
-        (fake.api_key(subject="org_1", scopes=["read"], claims={"tier": "gold"}), APIKeyAuth),
+        (
+            fake_clerk.session_token("user_1", version=1, org="org_1", role="admin"),
+            SessionAuth,
+            {"user_id": "user_1", "org_id": "org_1", "org_role": "org:admin"},
+        ),
+        (
+            fake_clerk.oauth_token("jwt", scopes=["profile"], user_id="user_1"),
+            OAuthAuth,
+            {"user_id": "user_1", "scopes": ["profile"]},
+        ),
+        (fake_clerk.oauth_token("jwt", typ="application/at+jwt"), OAuthAuth, {}),
+        (fake_clerk.oauth_token("opaque", scopes=["email"]), OAuthAuth, {"scopes": ["email"]}),
+        (
+            fake_clerk.m2m_token("opaque", scopes=["mch_other"]),
+            M2MAuth,
+            {"machine_id": machine, "scopes": ["mch_other"]},
+        ),
+        (fake_clerk.m2m_token("jwt", claims={"role": "worker"}), M2MAuth, {"machine_id": machine}),
+        (
+            fake_clerk.api_key(subject="org_1", scopes=["read"], claims={"tier": "gold"}),
+            APIKeyAuth,
+            {"subject": "org_1", "org_id": "org_1", "scopes": ["read"]},
+        ),
     ]
-    for token, model in cases:
+    for token, model, expected in cases:
         response = await call(app, "/any", token)
         assert response.status_code == 200, response.text
-        assert model.model_validate(response.json())
+        principal = model.model_validate(response.json())
+        expected = {"token_type": model.model_fields["token_type"].default, **expected}
+        assert {name: getattr(principal, name) for name in expected} == expected, token
     session = (await call(app, "/any", cases[0][0])).json()
     assert session["org_role"] == "org:admin" and session["org_permissions"] == ["org:a:read"]
     m2m_jwt = (await call(app, "/any", cases[6][0])).json()
@@ -87,10 +105,10 @@ async def test_every_minted_type_verifies(fake: FakeClerk) -> None:
     assert key["org_id"] == "org_1" and key["claims"] == {"tier": "gold"}
 
 
-def test_token_shapes_match_clerk(fake: FakeClerk) -> None:
+def test_token_shapes_match_clerk(fake_clerk: FakeClerk) -> None:
     from clerk_fastapi.jose.compact import parse_compact
 
-    session = parse_compact(fake.session_token())
+    session = parse_compact(fake_clerk.session_token())
     assert session.header == {
         "alg": "RS256",
         "kid": "ins_test1",
@@ -99,12 +117,12 @@ def test_token_shapes_match_clerk(fake: FakeClerk) -> None:
     }
     assert {"azp", "exp", "iat", "iss", "nbf", "sid", "sub", "v", "sts"} <= set(session.payload)
     assert session.payload["exp"] - session.payload["iat"] == 60
-    oauth = parse_compact(fake.oauth_token())
+    oauth = parse_compact(fake_clerk.oauth_token())
     assert oauth.header["typ"] == "at+jwt" and oauth.payload["jti"].startswith("oat_")
-    m2m = parse_compact(fake.m2m_token("jwt"))
+    m2m = parse_compact(fake_clerk.m2m_token("jwt"))
     assert m2m.header["cat"] == "cl_B7d4PD333AAA" and m2m.payload["sub"].startswith("mch_")
-    assert fake.m2m_token().startswith("mt_") and fake.api_key().startswith("ak_")
-    assert fake.oauth_token("opaque").startswith("oat_")
+    assert fake_clerk.m2m_token().startswith("mt_") and fake_clerk.api_key().startswith("ak_")
+    assert fake_clerk.oauth_token("opaque").startswith("oat_")
 
 
 @pytest.mark.parametrize(
@@ -119,28 +137,28 @@ def test_token_shapes_match_clerk(fake: FakeClerk) -> None:
     ],
 )
 async def test_broken_variants_fail_with_the_right_reason(
-    fake: FakeClerk, kind: Any, reason: str
+    fake_clerk: FakeClerk, kind: Any, reason: str
 ) -> None:
-    app = build_app(fake.clerk(authorized_parties=[fake.authorized_party]))
-    response = await call(app, "/any", fake.broken_session_token(kind))
+    app = build_app(fake_clerk.clerk(authorized_parties=[fake_clerk.authorized_party]))
+    response = await call(app, "/any", fake_clerk.broken_session_token(kind))
     assert response.status_code == 401
     assert response.json()["detail"]["reason"] == reason
 
 
-async def test_revoke_and_faults(fake: FakeClerk) -> None:
-    app = build_app(fake.clerk())
-    key = fake.api_key(scopes=["read"])
+async def test_revoke_and_faults(fake_clerk: FakeClerk) -> None:
+    app = build_app(fake_clerk.clerk())
+    key = fake_clerk.api_key(scopes=["read"])
     assert (await call(app, "/keys", key)).status_code == 200
-    fake.revoke(key)
+    fake_clerk.revoke(key)
     assert (await call(app, "/keys", key)).status_code == 401
-    other = fake.api_key(scopes=["read"])
-    fake.fail("api_key_verify", "status", status=429, retry_after=7)
+    other = fake_clerk.api_key(scopes=["read"])
+    fake_clerk.fail("api_key_verify", "status", status=429, retry_after=7)
     throttled = await call(app, "/keys", other)
     assert throttled.status_code == 503 and throttled.headers["retry-after"] == "7"
-    fake.fail("api_key_verify", "status", status=500, times=1)
+    fake_clerk.fail("api_key_verify", "status", status=500, times=1)
     assert (await call(app, "/keys", other)).status_code == 503
     assert (await call(app, "/keys", other)).status_code == 200  # the fault was for one call
-    assert fake.hits["api_key_verify"] == 5
+    assert fake_clerk.hits["api_key_verify"] == 5
 
 
 async def test_override_auth_still_applies_the_route_checks() -> None:
@@ -175,10 +193,10 @@ def test_cli_mint_prints_a_verifiable_token() -> None:
     assert state.status == "signed-in" and state.to_auth().user_id == "user_cli"
 
 
-async def test_serve_on_a_real_port(fake: FakeClerk) -> None:
-    with fake.serve() as url:
+async def test_serve_on_a_real_port(fake_clerk: FakeClerk) -> None:
+    with fake_clerk.serve() as url:
         assert url.startswith("http://127.0.0.1:")
-        app = build_app(fake.clerk(use_network=True))
-        assert (await call(app, "/any", fake.m2m_token())).status_code == 200
-        assert (await call(app, "/any", fake.session_token())).status_code == 200
-    assert fake.hits["m2m_verify"] == 1 and fake.hits["jwks"] == 1
+        app = build_app(fake_clerk.clerk(use_network=True))
+        assert (await call(app, "/any", fake_clerk.m2m_token())).status_code == 200
+        assert (await call(app, "/any", fake_clerk.session_token())).status_code == 200
+    assert fake_clerk.hits["m2m_verify"] == 1 and fake_clerk.hits["jwks"] == 1

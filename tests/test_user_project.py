@@ -13,7 +13,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import venv
 from pathlib import Path
 
@@ -116,7 +115,19 @@ def test_user_project_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     assert "7 passed" in run.stdout
     assert "NETWORK ATTEMPTS" not in run.stdout
-    assert sys.executable != str(python)
+    # The run used the copy installed into the fresh virtualenv, not this repository's source.
+    where = subprocess.run(
+        [str(python), "-c", "import clerk_fastapi; print(clerk_fastapi.__file__)"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    )
+    installed = Path(where.stdout.strip()).resolve()
+    assert installed.is_relative_to(env_dir.resolve()), installed
+    assert not installed.is_relative_to(ROOT), installed
 
     # Control: the same app started for real (a key set, nothing swapped) reaches for Clerk's
     # servers at start-up, and the guard sees it.

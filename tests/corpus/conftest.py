@@ -12,7 +12,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from corpus_kit import CHECKED, Harness, Ledger
+from corpus_kit import CHECKED, NOW, Harness, Ledger
+
+from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 _TEST_CLIENT_LOGGERS = ("httpx", "httpcore")
 
@@ -53,7 +55,15 @@ def ledger(caplog: pytest.LogCaptureFixture) -> Iterator[Ledger]:
 
 
 @pytest.fixture
+def frozen_clock() -> FrozenClock:
+    """The corpus's time (NOW), for the plugin's ``fake_clerk`` and the harness alike."""
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
 def make_harness(ledger: Ledger) -> Callable[..., Harness]:
+    """A harness on a fresh fake (for tests that need a second instance or other settings)."""
+
     def make(**settings: Any) -> Harness:
         return Harness(ledger, **settings)
 
@@ -61,5 +71,6 @@ def make_harness(ledger: Ledger) -> Callable[..., Harness]:
 
 
 @pytest.fixture
-def h(make_harness: Callable[..., Harness]) -> Harness:
-    return make_harness()
+def h(ledger: Ledger, fake_clerk: FakeClerk) -> Harness:
+    """The harness of section 5 on the plugin's ``fake_clerk``."""
+    return Harness(ledger, fake_clerk)

@@ -7,6 +7,7 @@ import time
 import httpx
 import pytest
 from corpus_kit import (
+    HTTP_TIMEOUT,
     PERMISSION,
     T0_HEADER,
     Harness,
@@ -16,6 +17,7 @@ from corpus_kit import (
     assert_403_is,
     assert_negative,
     assert_ok,
+    deadline,
     t0_payload,
 )
 
@@ -120,6 +122,7 @@ async def test_case_14_huge_tokens_over_a_real_socket(h: Harness) -> None:
         else:
             assert response.status_code in (400, 401, 413, 431)
             assert_negative(response)
-        # The corpus asks for 1 s; allow 3 s because CI shares a 2-core machine with the suite.
-        assert time.monotonic() - started < 3.0
+        # No hang: within the bound every negative case meets (the corpus asks for 1 s; the
+        # margin is generous because CI shares a 2-core machine with the suite).
+        assert time.monotonic() - started < deadline(HTTP_TIMEOUT)
         assert_ok(await h.get("/s", h.t0, via=url))  # the server is still healthy

@@ -53,14 +53,14 @@ def test_bad_declarations_fail_at_import(kwargs: dict[str, Any], message: str) -
         Auth(**kwargs)
 
 
-def test_unregistered_token_type_fails_when_the_clerk_is_attached(fake: FakeClerk) -> None:
+def test_unregistered_token_type_fails_when_the_clerk_is_attached(fake_clerk: FakeClerk) -> None:
     app = FastAPI()
 
     @app.get("/pat")
     async def pat(a: Annotated[Any, Depends(Auth(accepts=["api_key", "pat"]))]) -> None: ...
 
     with pytest.raises(ValueError, match=r"unknown token type\(s\) \['pat'\]"):
-        fake.clerk().install(app)
+        fake_clerk.clerk().install(app)
 
 
 def test_misspelt_option_fails_at_import() -> None:

@@ -221,7 +221,7 @@ async def test_cookie_requests_need_an_authorized_origin_for_unsafe_methods(
 ) -> None:
     app = cookie_app(fake.clerk(session_cookie=True, authorized_parties=[fake.authorized_party]))
     token = fake.session_token("user_cookie")
-    cookie = {"cookie": f"__session={token}"}
+    cookie = {"cookie": f"__session={token}; __client_uat={int(fake.clock()) - 60}"}
     async with client_for(app) as http:
         evil = {**cookie, "origin": "https://evil.test"}
         assert (await http.get("/notes", headers=evil)).status_code == 200  # reading is safe
@@ -238,7 +238,8 @@ async def test_cookie_requests_need_an_authorized_origin_for_unsafe_methods(
 
 def test_cookie_websocket_handshake_from_another_origin_is_refused(fake: FakeClerk) -> None:
     app = cookie_app(fake.clerk(session_cookie=True, authorized_parties=[fake.authorized_party]))
-    cookie = {"cookie": f"__session={fake.session_token('user_ws')}"}
+    uat = int(fake.clock()) - 60  # the browser's last sign-in change, before the token
+    cookie = {"cookie": f"__session={fake.session_token('user_ws')}; __client_uat={uat}"}
     with TestClient(app) as client:
         with (
             pytest.raises(WebSocketDisconnect) as refused,

@@ -86,7 +86,11 @@ class Clerk:
         self.jwks = JWKSStore(settings, self.http, clock)
         self.registry = KindRegistry()
         self.store: VerificationStore = make_store(
-            settings, clock, lambda: self.registry.principal_models, self.jwks.trusts
+            settings,
+            clock,
+            lambda: self.registry.principal_models,
+            self.jwks.trusts,
+            self.registry.rebuild,
         )
         self.jwks.on_withdrawn = self.store.forget_kids
         self.budget = ClientBudget(settings, clock)

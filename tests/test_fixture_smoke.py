@@ -111,3 +111,23 @@ def test_v2_claims_and_has(case: str, permissions: list[str]) -> None:
     for query, answer in data["has"].items():
         kind, _, value = query.partition("=")
         assert auth.has(**{kind: value}) is answer, query
+
+
+def test_a_principal_built_without_validation_equals_a_validated_one() -> None:
+    """The cold path builds SessionAuth without a validation pass: it must be the same model a
+    validating constructor gives for the same claims (every field, JSON, equality, has())."""
+    from clerk_fastapi import SessionAuth
+    from clerk_fastapi.kinds.session import session_auth_from_claims
+    from clerk_fastapi.testing import FakeClerk
+
+    fake = FakeClerk()
+    for version in (1, 2):
+        claims = fake.session_claims(
+            org_id="org_1", role="admin", permissions=["org:notes:read"], version=version
+        )
+        fast = session_auth_from_claims(claims)
+        checked = SessionAuth.model_validate(fast.model_dump())
+        assert fast == checked
+        assert fast.model_dump_json() == checked.model_dump_json()
+        assert set(fast.model_fields_set) == set(SessionAuth.model_fields)
+        assert fast.has(permission="org:notes:read") and fast.has(role="org:admin")

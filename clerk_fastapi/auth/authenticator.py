@@ -110,6 +110,7 @@ class Authenticator:
         self.observer = observer
         self._normalized: dict[tuple[str, tuple[str, ...]], Accepts] = {}
         self._checked: set[Accepts] = set()
+        self._cookie_instance: cookies.Instance | None = None
         self.verifications = 0
 
     def clear(self) -> None:
@@ -176,16 +177,31 @@ class Authenticator:
     # -- the pipeline ---------------------------------------------------------------------------
 
     def _instance(self) -> cookies.Instance:
-        settings = self.settings
-        return cookies.Instance.from_publishable_key(
-            settings.publishable_key, settings.frontend_api, settings.max_token_length
-        )
+        if self._cookie_instance is None:
+            settings = self.settings
+            self._cookie_instance = cookies.Instance.from_publishable_key(
+                settings.publishable_key, settings.frontend_api, settings.max_token_length
+            )
+        return self._cookie_instance
 
     async def _authenticate_request(
         self, conn: Connection, accepts: AcceptsArg, machine_secret_key: str | None
     ) -> RequestState:
         spec = self.normalize(accepts)
         presented = read_header(conn)
+        token = presented.token
+        if (
+            token is not None
+            and machine_secret_key is None
+            and len(token) <= self.settings.max_token_length
+        ):
+            # Fast path: a header token verified before costs a hash and a lookup, nothing else.
+            digest = token_digest(token)
+            cached = self.store.peek(digest)
+            if cached is not None:
+                token_type = getattr(cached.principal, "token_type", "")
+                if spec.allows(token_type):
+                    return self._signed_in(token_type, cached, digest.hex()[:12], "cache")
         if presented.malformed:
             return self._signed_out(
                 spec.single,

@@ -6,6 +6,7 @@ from pydantic import BaseModel
 
 from clerk_fastapi.cache.base import VerificationStore
 from clerk_fastapi.cache.local import LocalStore
+from clerk_fastapi.cache.results import Rebuild
 from clerk_fastapi.settings import ClerkSettings
 
 __all__ = ["LocalStore", "VerificationStore", "make_store"]
@@ -16,6 +17,7 @@ def make_store(
     clock: Callable[[], float],
     models: Callable[[], Mapping[str, type[BaseModel]]],
     key_alive: Callable[[str], bool | None],
+    rebuild: Rebuild | None = None,
 ) -> VerificationStore:
     """The store the settings ask for: Redis when ``cache_url`` is set, else in-process.
 
@@ -27,5 +29,5 @@ def make_store(
     if settings.cache_url:
         from clerk_fastapi.cache.redis import RedisStore
 
-        return RedisStore(settings, clock, models, key_alive)
-    return LocalStore(settings, clock)
+        return RedisStore(settings, clock, models, key_alive, rebuild)
+    return LocalStore(settings, clock, rebuild)

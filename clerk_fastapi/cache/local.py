@@ -7,18 +7,23 @@ from collections.abc import Awaitable, Callable
 
 from cachetools import TTLCache
 
-from clerk_fastapi.cache.results import ResultCache
+from clerk_fastapi.cache.results import Rebuild, ResultCache
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.singleflight import SingleFlight
 
 
 class LocalStore:
-    def __init__(self, settings: ClerkSettings, clock: Callable[[], float]) -> None:
+    def __init__(
+        self,
+        settings: ClerkSettings,
+        clock: Callable[[], float],
+        rebuild: Rebuild | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.results = ResultCache(
-            settings.session_cache_size, settings.result_cache_max_bytes, clock
+            settings.session_cache_size, settings.result_cache_max_bytes, clock, rebuild
         )
         self._negative: TTLCache[bytes, bool] = TTLCache(
             maxsize=max(settings.machine_cache_size, 1),

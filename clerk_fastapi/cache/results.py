@@ -1,9 +1,10 @@
 """The in-process verified-result cache: least-recently-used, bounded in entries and bytes,
 cheap for the garbage collector, never serving a result past its ``cache_until``.
 
-Two tiers. Every result is kept as a compact entry (an immutable tuple holding a pickled
-principal), which the cyclic garbage collector does not have to traverse, so 100,000 cached
-results cost no long GC pause. The most recently used results are also kept as live objects
+Two tiers. Every result is kept as a compact entry (an immutable tuple of atoms holding the bytes
+its kind rebuilds the principal from: a session token's payload JSON, else a pickle), which the
+cyclic garbage collector does not have to traverse, so 100,000 cached results cost no long GC
+pause. The most recently used results are also kept as live objects
 (``hot``), so a token in steady use costs a dict lookup. A flood of one-off tokens evicts the
 least recently used entries, never a token in steady use.
 """
@@ -15,15 +16,22 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from pydantic import BaseModel
+
 from clerk_fastapi.principals import Verified
 
 HOT_ENTRIES = 1024
-# (cache_until, kid, pickled principal or the live Verified when it cannot be pickled, size)
-_Entry = tuple[float, "str | None", "bytes | Verified", int]
+# (cache_until, kid, compact form / pickle / the live Verified when neither exists, size,
+#  token type whose kind rebuilds the compact form, or "" for a pickle)
+_Entry = tuple[float, "str | None", "bytes | Verified", int, str]
+Rebuild = Callable[[str, bytes], "BaseModel | None"]
 
 
-def _pack(verified: Verified) -> tuple[bytes | Verified, int]:
+def _pack(verified: Verified) -> tuple[bytes | Verified, int, str]:
     principal = verified.principal
+    token_type = getattr(principal, "token_type", None)
+    if verified.compact is not None and isinstance(token_type, str):
+        return verified.compact, len(verified.compact) + 64, token_type
     try:
         blob = pickle.dumps(
             (
@@ -35,11 +43,11 @@ def _pack(verified: Verified) -> tuple[bytes | Verified, int]:
             protocol=pickle.HIGHEST_PROTOCOL,
         )
     except Exception:  # a principal class that cannot be pickled (defined in a function)
-        return verified, 1024
-    return blob, len(blob)
+        return verified, 1024, ""
+    return blob, len(blob), ""
 
 
-def _unpack(blob: bytes, cache_until: float, kid: str | None) -> Verified:
+def _unpickle(blob: bytes, cache_until: float, kid: str | None) -> Verified:
     model, values, fields_set, opaque = pickle.loads(blob)  # noqa: S301 (our own bytes)
     principal = model.model_construct(_fields_set=fields_set, **values)
     return Verified(principal, cache_until, opaque=opaque, kid=kid)
@@ -47,9 +55,15 @@ def _unpack(blob: bytes, cache_until: float, kid: str | None) -> Verified:
 
 class ResultCache:
     def __init__(
-        self, max_entries: int, max_bytes: int, clock: Callable[[], float], hot: int = HOT_ENTRIES
+        self,
+        max_entries: int,
+        max_bytes: int,
+        clock: Callable[[], float],
+        rebuild: Rebuild | None = None,
+        hot: int = HOT_ENTRIES,
     ) -> None:
         self._clock = clock
+        self._rebuild = rebuild
         self._max_entries = max(max_entries, 1)
         self._max_bytes = max(max_bytes, 1)
         self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
@@ -76,21 +90,36 @@ class ResultCache:
         entry = self._entries.get(digest)
         if entry is None:
             return None
-        cache_until, kid, blob, _ = entry
+        cache_until, kid, blob, _, token_type = entry
         if cache_until <= self._clock():
             self.pop(digest)
             return None
+        verified = self._unpack(blob, cache_until, kid, token_type)
+        if verified is None:
+            self.pop(digest)
+            return None
         self._entries.move_to_end(digest)
-        verified = blob if isinstance(blob, Verified) else _unpack(blob, cache_until, kid)
         self._remember_hot(digest, verified)
         return verified
+
+    def _unpack(
+        self, blob: bytes | Verified, cache_until: float, kid: str | None, token_type: str
+    ) -> Verified | None:
+        if isinstance(blob, Verified):
+            return blob
+        if not token_type:
+            return _unpickle(blob, cache_until, kid)
+        principal = self._rebuild(token_type, blob) if self._rebuild is not None else None
+        if principal is None:
+            return None
+        return Verified(principal, cache_until, kid=kid, compact=blob)
 
     def put(self, digest: bytes, verified: Verified) -> None:
         if verified.cache_until is None or verified.cache_until <= self._clock():
             return
         self.pop(digest)
-        blob, size = _pack(verified)
-        self._entries[digest] = (verified.cache_until, verified.kid, blob, size)
+        blob, size, token_type = _pack(verified)
+        self._entries[digest] = (verified.cache_until, verified.kid, blob, size, token_type)
         self._bytes += size
         self._remember_hot(digest, verified)
         while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:

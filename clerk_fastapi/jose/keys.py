@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric.rsa import RSAPublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from jwt.algorithms import RSAAlgorithm
@@ -13,12 +16,9 @@ from jwt.exceptions import InvalidKeyError
 MIN_RSA_BITS = 2048
 RSA_ALGORITHMS = ("RS256", "RS384", "RS512")
 
-# PyJWT's RSASSA-PKCS1-v1_5 implementations, one per allowed ``alg``.
-_ALGORITHMS: dict[str, RSAAlgorithm] = {
-    "RS256": RSAAlgorithm(RSAAlgorithm.SHA256),
-    "RS384": RSAAlgorithm(RSAAlgorithm.SHA384),
-    "RS512": RSAAlgorithm(RSAAlgorithm.SHA512),
-}
+
+_PKCS1V15 = padding.PKCS1v15()
+_HASHES = {"RS256": hashes.SHA256(), "RS384": hashes.SHA384(), "RS512": hashes.SHA512()}
 
 
 class UnsafeKeyError(ValueError):
@@ -37,7 +37,12 @@ class VerificationKey:
         # The expected signature length is the modulus size; anything else cannot verify.
         if len(signature) != (self.key.key_size + 7) // 8:
             return False
-        return _ALGORITHMS[self.algorithm].verify(signing_input, self.key, signature)
+        # cryptography directly (PyJWT's wrapper costs as much again as the checks around it).
+        try:
+            self.key.verify(signature, signing_input, _PKCS1V15, _HASHES[self.algorithm])
+        except InvalidSignature:
+            return False
+        return True
 
 
 # ROCA (CVE-2017-15361) fingerprint: a vulnerable modulus lies, modulo each of these small primes,
@@ -91,7 +96,7 @@ def key_from_jwk(jwk: Any) -> VerificationKey:
     if not isinstance(kid, str) or not kid:
         raise UnsafeKeyError("key has no kid")
     alg = jwk.get("alg", "RS256")
-    if alg not in _ALGORITHMS:
+    if alg not in RSA_ALGORITHMS:
         raise UnsafeKeyError("key alg is not RS256/RS384/RS512")
     if not isinstance(jwk.get("n"), str) or not isinstance(jwk.get("e"), str):
         raise UnsafeKeyError("key has no n/e")

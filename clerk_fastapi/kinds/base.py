@@ -82,6 +82,9 @@ class TokenKind:
     scoped: bool = True
     # Opaque kinds Clerk verifies: the Backend API endpoint, its body field, and our message
     # when Clerk does not know the token (the fake Clerk serves these endpoints from here).
+    # Rebuilds a principal from ``Verified.compact`` (the result cache keeps those bytes, which
+    # the garbage collector never traverses, instead of the object).
+    from_compact: Callable[[bytes], BaseModel] | None = None
     verify_path: str = ""
     verify_field: str = ""
     not_found: str = ""

@@ -3,12 +3,12 @@ OpenAPI schemes, the shared cache's principal models and the fake Clerk's endpoi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 
 from pydantic import BaseModel
 
 from clerk_fastapi.errors import ConfigurationError, TokenVerificationError
-from clerk_fastapi.jose.compact import parse_compact
+from clerk_fastapi.jose.compact import CompactJWS, parse_compact
 from clerk_fastapi.kinds.base import Credential, TokenKind, TokenVerifier, token_digest
 
 SESSION_TOKEN = "session_token"
@@ -21,6 +21,8 @@ class KindRegistry:
         self._kinds: dict[str, TokenKind] = {}
         self._verifiers: dict[str, TokenVerifier] = {}
         self._builtin: set[str] = set()
+        self._prefixed: tuple[tuple[tuple[str, ...], str], ...] = ()
+        self._jwt_matchers: tuple[tuple[Callable[[CompactJWS], bool], str], ...] = ()
 
     def add(self, kind: TokenKind, verifier: TokenVerifier, *, builtin: bool = False) -> None:
         """Register (or replace) ``kind`` and its verifier."""
@@ -30,6 +32,17 @@ class KindRegistry:
         self._verifiers[kind.name] = verifier
         if builtin:
             self._builtin.add(kind.name)
+        self._index()
+
+    def _index(self) -> None:
+        """Classification tables, rebuilt on registration (classify runs on every new token)."""
+        kinds = list(self._kinds.values())
+        self._prefixed = tuple((k.prefixes, k.name) for k in kinds if k.prefixes)
+        self._jwt_matchers = tuple(
+            (k.matches_jwt, k.name)
+            for k in sorted(kinds, key=lambda k: k.jwt_rank)
+            if k.matches_jwt is not None
+        )
 
     def register(
         self,
@@ -92,6 +105,13 @@ class KindRegistry:
         # A kind registered without its own principal model is not shared across processes.
         return {n: k.principal for n, k in self._kinds.items() if k.principal is not BaseModel}
 
+    def rebuild(self, token_type: str, compact: bytes) -> BaseModel | None:
+        """A principal from its compact form (``None``: this kind has none)."""
+        kind = self._kinds.get(token_type)
+        if kind is None or kind.from_compact is None:
+            return None
+        return kind.from_compact(compact)
+
     def check_known(self, names: Iterable[str]) -> None:
         unknown = sorted(set(names) - set(self._kinds))
         if unknown:
@@ -106,10 +126,9 @@ class KindRegistry:
         """Clerk's ``getMachineTokenType`` order: prefixes first (a user's kinds before Clerk's),
         then the JWT matchers (M2M before OAuth); anything else is a session token."""
         digest = digest or token_digest(token)
-        kinds = self._kinds.values()
-        for kind in kinds:
-            if kind.prefixes and token.startswith(kind.prefixes):
-                return Credential(token, kind.name, digest=digest)
+        for prefixes, name in self._prefixed:
+            if token.startswith(prefixes):
+                return Credential(token, name, digest=digest)
         jws = None
         if token.count(".") == 2:  # parse_compact refuses anything else that is not a JWS
             try:
@@ -117,9 +136,9 @@ class KindRegistry:
             except TokenVerificationError:
                 jws = None
         if jws is not None:
-            for kind in sorted(kinds, key=lambda k: k.jwt_rank):
-                if kind.matches_jwt is not None and kind.matches_jwt(jws):
-                    return Credential(token, kind.name, jws, digest=digest)
+            for matches, name in self._jwt_matchers:
+                if matches(jws):
+                    return Credential(token, name, jws, digest=digest)
         return Credential(token, SESSION_TOKEN, jws, digest=digest)
 
     def opaque_prefixes(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ form) map to ``SessionAuth``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,18 +20,6 @@ from clerk_fastapi.kinds._jwt import SESSION_CATEGORIES, cache_until, kid_of, pa
 from clerk_fastapi.kinds.base import Credential, TokenKind
 from clerk_fastapi.principals import SessionAuth, Verified
 from clerk_fastapi.settings import ClerkSettings
-
-KIND = TokenKind(
-    name="session_token",
-    principal=SessionAuth,
-    scheme_name="ClerkSession",
-    bearer_format="JWT",
-    description=(
-        "A Clerk session token: the short-lived RS256 JWT your frontend gets from "
-        "`getToken()`, sent as `Authorization: Bearer <token>`."
-    ),
-    scoped=False,
-)
 
 
 def _str(value: Any) -> str | None:
@@ -89,7 +78,10 @@ def session_auth_from_claims(claims: dict[str, Any]) -> SessionAuth:
         if isinstance(raw, list):
             org_permissions = [p for p in raw if isinstance(p, str)]
     actor = claims.get("act")
-    return SessionAuth(
+    # Every value was checked or normalised above (and the claims by the verifier): no second
+    # validation pass in pydantic.
+    return SessionAuth.trusted(
+        token_type="session_token",
         user_id=claims["sub"],
         session_id=_str(claims.get("sid")),
         session_status=_str(claims.get("sts")),
@@ -135,7 +127,12 @@ class SessionVerifier:
         jwt_claims.check_authorized_party(payload, settings.authorized_parties)
         jwt_claims.check_issuer(payload, settings.issuer)
         exp = jwt_claims.check_times(payload, now, settings.clock_skew)
-        return Verified(session_auth_from_claims(payload), cache_until(exp, now), kid=kid_of(jws))
+        return Verified(
+            session_auth_from_claims(payload),
+            cache_until(exp, now),
+            kid=kid_of(jws),
+            compact=jws.payload_raw or None,
+        )
 
     async def _resolve_kid(self, kid: object) -> VerificationKey:
         try:
@@ -145,3 +142,17 @@ class SessionVerifier:
                 raise
             # A missing or unusable kid: Clerk looks it up and reports no matching key.
             raise TokenVerificationError(Reason.JWK_KID_MISMATCH, exc.message) from None
+
+
+KIND = TokenKind(
+    name="session_token",
+    principal=SessionAuth,
+    scheme_name="ClerkSession",
+    bearer_format="JWT",
+    description=(
+        "A Clerk session token: the short-lived RS256 JWT your frontend gets from "
+        "`getToken()`, sent as `Authorization: Bearer <token>`."
+    ),
+    scoped=False,
+    from_compact=lambda raw: session_auth_from_claims(json.loads(raw)),
+)

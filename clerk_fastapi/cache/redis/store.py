@@ -33,6 +33,7 @@ from clerk_fastapi.cache.redis.connection import (
 )
 from clerk_fastapi.cache.redis.fleet import FleetCoalescer
 from clerk_fastapi.cache.redis.rate import FleetRateGuard
+from clerk_fastapi.cache.results import Rebuild
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
@@ -86,13 +87,14 @@ class RedisStore:
         clock: Callable[[], float],
         models: Callable[[], Mapping[str, type[BaseModel]]],
         key_alive: Callable[[str], bool | None],
+        rebuild: Rebuild | None = None,
     ) -> None:
         secret = settings.shared_cache_secret()
         if settings.cache_url is None or secret is None:
             raise ConfigurationError("the shared cache needs CLERK_CACHE_URL and a secret")
         self.settings = settings
         self.clock = clock
-        self.near = LocalStore(settings, clock)
+        self.near = LocalStore(settings, clock, rebuild)
         self.conn = RedisConnection(settings.cache_url, settings.cache_timeout)
         self.sealer = Sealer(secret, decision_policy(settings))
         self.prefix = self.sealer.prefix

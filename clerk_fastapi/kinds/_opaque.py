@@ -13,7 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from clerk_fastapi.backend.resources import Resource, epoch_seconds
 from clerk_fastapi.cache.base import VerificationStore
@@ -26,7 +26,8 @@ from clerk_fastapi.errors import (
     map_upstream,
 )
 from clerk_fastapi.kinds._budget import ClientBudget
-from clerk_fastapi.kinds.base import Credential
+from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 
@@ -128,6 +129,21 @@ class OpaquePolicy:
             raise map_upstream(exc, what=f"verifying a {what}") from None
         self._budget.verified(credential)
         return verified
+
+    @classmethod
+    def for_kind(cls, kind: TokenKind, ctx: KindContext) -> OpaquePolicy:
+        return cls(
+            prefixes=kind.prefixes,
+            not_found_message=kind.not_found,
+            settings=ctx.settings,
+            store=ctx.store,
+            clock=ctx.clock,
+            budget=ctx.budget,
+        )
+
+    def verified(self, principal: BaseModel, expiration_ms: int | None) -> Verified:
+        """A principal Clerk's Backend API vouched for, reusable as long as the policy allows."""
+        return Verified(principal, self.cache_until(expiration_ms), opaque=True)
 
     def cache_until(self, expiration_ms: int | None) -> float | None:
         """How long a valid answer may be reused: off by default (revocation is instant)."""

@@ -53,14 +53,7 @@ class APIKeyVerifier:
     def __init__(self, ctx: KindContext, api: APIKeys) -> None:
         self._ctx = ctx
         self._api = api
-        self._policy = _opaque.OpaquePolicy(
-            prefixes=KIND.prefixes,
-            not_found_message=NOT_FOUND,
-            settings=ctx.settings,
-            store=ctx.store,
-            clock=ctx.clock,
-            budget=ctx.budget,
-        )
+        self._policy = _opaque.OpaquePolicy.for_kind(KIND, ctx)
 
     async def resource(self, secret: str) -> APIKey:
         """The verified key as Clerk's resource; raises ``TokenVerificationError``."""
@@ -69,11 +62,7 @@ class APIKeyVerifier:
     async def verify(self, credential: Credential) -> Verified:
         async def fetch() -> Verified:
             resource = await self.resource(credential.token)
-            return Verified(
-                principal_from_resource(resource),
-                self._policy.cache_until(resource.expiration),
-                opaque=True,
-            )
+            return self._policy.verified(principal_from_resource(resource), resource.expiration)
 
         return await self._policy.verify(credential, fetch, "API key")
 

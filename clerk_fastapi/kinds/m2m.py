@@ -103,14 +103,7 @@ class M2MVerifier:
         self._ctx = ctx
         self._api = api
         self.clock = ctx.clock
-        self._policy = _opaque.OpaquePolicy(
-            prefixes=KIND.prefixes,
-            not_found_message=NOT_FOUND,
-            settings=ctx.settings,
-            store=ctx.store,
-            clock=ctx.clock,
-            budget=ctx.budget,
-        )
+        self._policy = _opaque.OpaquePolicy.for_kind(KIND, ctx)
 
     async def _verify_jwt(self, jws: CompactJWS) -> tuple[M2MToken, float | int]:
         category = jws.header.get("cat")
@@ -160,10 +153,9 @@ class M2MVerifier:
 
         async def fetch() -> Verified:
             resource = await self._fetch(credential.token, credential.machine_secret_key)
-            return Verified(
+            return self._policy.verified(
                 principal_from_resource(resource, self._ctx.settings.machine_id),
-                self._policy.cache_until(resource.expiration),
-                opaque=True,
+                resource.expiration,
             )
 
         return await self._policy.verify(credential, fetch, "M2M token")

@@ -102,14 +102,7 @@ class OAuthVerifier:
     def __init__(self, ctx: KindContext, api: OAuthTokens) -> None:
         self._ctx = ctx
         self._api = api
-        self._policy = _opaque.OpaquePolicy(
-            prefixes=KIND.prefixes,
-            not_found_message=NOT_FOUND,
-            settings=ctx.settings,
-            store=ctx.store,
-            clock=ctx.clock,
-            budget=ctx.budget,
-        )
+        self._policy = _opaque.OpaquePolicy.for_kind(KIND, ctx)
 
     async def _verify_jwt(self, jws: CompactJWS) -> tuple[OAuthAccessToken, float | int]:
         exp = await _jwt.verify_machine_jwt(
@@ -154,11 +147,7 @@ class OAuthVerifier:
             resource = await self._fetch(credential.token)
             # Clerk 3.25 checks the verify answer's aud against the configured audience.
             jwt_claims.check_oauth_audience(resource.aud, self._ctx.settings.audience)
-            return Verified(
-                principal_from_resource(resource),
-                self._policy.cache_until(resource.expiration),
-                opaque=True,
-            )
+            return self._policy.verified(principal_from_resource(resource), resource.expiration)
 
         return await self._policy.verify(credential, fetch, "OAuth token")
 

@@ -1,17 +1,18 @@
 """The in-process verified-result cache: least-recently-used, bounded in entries and bytes,
 cheap for the garbage collector, never serving a result past its ``cache_until``.
 
-Two tiers. Every result is kept as a compact entry (an immutable tuple of atoms holding the bytes
-its kind rebuilds the principal from: a session token's payload JSON, else a pickle), which the
-cyclic garbage collector does not have to traverse, so 100,000 cached results cost no long GC
-pause. The most recently used results are also kept as live objects
-(``hot``), so a token in steady use costs a dict lookup. A flood of one-off tokens evicts the
-least recently used entries, never a token in steady use.
+Two tiers. Every result is kept as a compact entry: one ``bytes`` value (its expiry, ``kid`` and
+token type packed in front of what its kind rebuilds the principal from: a session token's
+payload JSON, else a pickle) in a plain dict of bytes, which the cyclic garbage collector does
+not track at all, so 100,000 cached results cost no GC pause. The most recently used results are
+also kept as live objects (``hot``), so a token in steady use costs a dict lookup. A flood of
+one-off tokens evicts the least recently used entries, never a token in steady use.
 """
 
 from __future__ import annotations
 
 import pickle
+import struct
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -21,17 +22,20 @@ from pydantic import BaseModel
 from clerk_fastapi.principals import Verified
 
 HOT_ENTRIES = 1024
-# (cache_until, kid, compact form / pickle / the live Verified when neither exists, size,
-#  token type whose kind rebuilds the compact form, or "" for a pickle)
-_Entry = tuple[float, "str | None", "bytes | Verified", int, str]
 Rebuild = Callable[[str, bytes], "BaseModel | None"]
+# Entry header: cache_until (double), kid length, token-type length (0: a pickle).
+_HEAD = struct.Struct("<dBB")
 
 
-def _pack(verified: Verified) -> tuple[bytes | Verified, int, str]:
+def _pack(verified: Verified, cache_until: float) -> bytes | None:
     principal = verified.principal
     token_type = getattr(principal, "token_type", None)
-    if verified.compact is not None and isinstance(token_type, str):
-        return verified.compact, len(verified.compact) + 64, token_type
+    kid = (verified.kid or "").encode()
+    if len(kid) > 255:
+        return None
+    if verified.compact is not None and isinstance(token_type, str) and len(token_type) < 256:
+        kind = token_type.encode()
+        return _HEAD.pack(cache_until, len(kid), len(kind)) + kid + kind + verified.compact
     try:
         blob = pickle.dumps(
             (
@@ -43,14 +47,8 @@ def _pack(verified: Verified) -> tuple[bytes | Verified, int, str]:
             protocol=pickle.HIGHEST_PROTOCOL,
         )
     except Exception:  # a principal class that cannot be pickled (defined in a function)
-        return verified, 1024, ""
-    return blob, len(blob), ""
-
-
-def _unpickle(blob: bytes, cache_until: float, kid: str | None) -> Verified:
-    model, values, fields_set, opaque = pickle.loads(blob)  # noqa: S301 (our own bytes)
-    principal = model.model_construct(_fields_set=fields_set, **values)
-    return Verified(principal, cache_until, opaque=opaque, kid=kid)
+        return None
+    return _HEAD.pack(cache_until, len(kid), 0) + kid + blob
 
 
 class ResultCache:
@@ -66,7 +64,8 @@ class ResultCache:
         self._rebuild = rebuild
         self._max_entries = max(max_entries, 1)
         self._max_bytes = max(max_bytes, 1)
-        self._entries: OrderedDict[bytes, _Entry] = OrderedDict()
+        # Insertion-ordered; a hit moves its entry to the end, so the front is least recent.
+        self._entries: dict[bytes, bytes] = {}
         self._hot: OrderedDict[bytes, Verified] = OrderedDict()
         self._hot_size = max(1, min(hot, self._max_entries))
         self._bytes = 0
@@ -83,48 +82,58 @@ class ResultCache:
         if verified is not None:
             if verified.cache_until is not None and verified.cache_until > self._clock():
                 self._hot.move_to_end(digest)
-                self._entries.move_to_end(digest)
+                entry = self._entries.pop(digest, None)
+                if entry is not None:
+                    self._entries[digest] = entry
                 return verified
             self.pop(digest)  # expired: never served past the token's expiry
             return None
         entry = self._entries.get(digest)
         if entry is None:
             return None
-        cache_until, kid, blob, _, token_type = entry
+        cache_until, kid_len, kind_len = _HEAD.unpack_from(entry)
         if cache_until <= self._clock():
             self.pop(digest)
             return None
-        verified = self._unpack(blob, cache_until, kid, token_type)
+        verified = self._unpack(entry, cache_until, kid_len, kind_len)
         if verified is None:
             self.pop(digest)
             return None
-        self._entries.move_to_end(digest)
+        self._entries[digest] = self._entries.pop(digest)
         self._remember_hot(digest, verified)
         return verified
 
     def _unpack(
-        self, blob: bytes | Verified, cache_until: float, kid: str | None, token_type: str
+        self, entry: bytes, cache_until: float, kid_len: int, kind_len: int
     ) -> Verified | None:
-        if isinstance(blob, Verified):
-            return blob
-        if not token_type:
-            return _unpickle(blob, cache_until, kid)
-        principal = self._rebuild(token_type, blob) if self._rebuild is not None else None
-        if principal is None:
+        start = _HEAD.size
+        kid = entry[start : start + kid_len].decode() or None
+        start += kid_len
+        if not kind_len:
+            model, values, fields_set, opaque = pickle.loads(entry[start:])  # noqa: S301 (ours)
+            principal = model.model_construct(_fields_set=fields_set, **values)
+            return Verified(principal, cache_until, opaque=opaque, kid=kid)
+        token_type = entry[start : start + kind_len].decode()
+        compact = entry[start + kind_len :]
+        rebuilt = self._rebuild(token_type, compact) if self._rebuild is not None else None
+        if rebuilt is None:
             return None
-        return Verified(principal, cache_until, kid=kid, compact=blob)
+        return Verified(rebuilt, cache_until, kid=kid, compact=compact)
 
     def put(self, digest: bytes, verified: Verified) -> None:
-        if verified.cache_until is None or verified.cache_until <= self._clock():
+        cache_until = verified.cache_until
+        if cache_until is None or cache_until <= self._clock():
             return
         self.pop(digest)
-        blob, size, token_type = _pack(verified)
-        self._entries[digest] = (verified.cache_until, verified.kid, blob, size, token_type)
-        self._bytes += size
+        entry = _pack(verified, cache_until)
+        if entry is None:
+            return  # nothing compact to keep it as: it is verified again next time
+        self._entries[digest] = entry
+        self._bytes += len(entry)
         self._remember_hot(digest, verified)
         while len(self._entries) > self._max_entries or self._bytes > self._max_bytes:
-            oldest, entry = self._entries.popitem(last=False)
-            self._bytes -= entry[3]
+            oldest = next(iter(self._entries))
+            self._bytes -= len(self._entries.pop(oldest))
             self._hot.pop(oldest, None)
 
     def _remember_hot(self, digest: bytes, verified: Verified) -> None:
@@ -136,11 +145,17 @@ class ResultCache:
     def pop(self, digest: bytes) -> None:
         entry = self._entries.pop(digest, None)
         if entry is not None:
-            self._bytes -= entry[3]
+            self._bytes -= len(entry)
         self._hot.pop(digest, None)
 
     def forget_kids(self, kids: set[str]) -> None:
-        for digest in [d for d, entry in self._entries.items() if entry[1] in kids]:
+        encoded = {kid.encode() for kid in kids}
+        doomed = []
+        for digest, entry in self._entries.items():
+            _, kid_len, _ = _HEAD.unpack_from(entry)
+            if entry[_HEAD.size : _HEAD.size + kid_len] in encoded:
+                doomed.append(digest)
+        for digest in doomed:
             self.pop(digest)
 
     def clear(self) -> None:

@@ -3,14 +3,19 @@ issue 20 item 4): over HTTP through a real FastAPI app, or through the public AP
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import logging
 import os
+import re
 import secrets
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Annotated, Any
@@ -399,6 +404,20 @@ def test_auth_with_no_clerk_at_all_names_the_fix(monkeypatch: pytest.MonkeyPatch
 # -- item 15: the demo never runs against real credentials --------------------------------------
 
 
+def _wait_until_listening(banner: str) -> None:
+    match = re.search(r"http://127\.0\.0\.1:(\d+)", banner)
+    if match is None:
+        return
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with (
+            contextlib.suppress(OSError),
+            socket.create_connection(("127.0.0.1", int(match[1])), timeout=1),
+        ):
+            return
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("variable", ["CLERK_JWT_KEY", "CLERK_SECRET_KEY"])
 def test_demo_never_mints_tokens_with_real_credentials(variable: str) -> None:
     fake = FakeClerk()
@@ -420,12 +439,16 @@ def test_demo_never_mints_tokens_with_real_credentials(variable: str) -> None:
     lines: list[str] = []
     try:
         assert proc.stdout is not None
-        while len(lines) < 20:  # up to the banner (a warm-up warning may come first)
-            line = proc.stdout.readline()
+        deadline = time.monotonic() + 60
+        while len(lines) < 20 and time.monotonic() < deadline:
+            # Up to the banner (a warm-up warning may come first); never block past the deadline.
+            ready, _, _ = select.select([proc.stdout], [], [], deadline - time.monotonic())
+            line = proc.stdout.readline() if ready else ""
             if not line:
                 break
             lines.append(line)
             if "against your Clerk instance" in line:
+                _wait_until_listening(line)  # SIGINT once the server handles it
                 break
     finally:
         proc.send_signal(signal.SIGINT)

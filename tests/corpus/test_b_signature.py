@@ -283,7 +283,8 @@ def _rs256_groups() -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
 async def test_case_42_wycheproof_rs256_vectors(ledger: Ledger) -> None:
     """Every vector is refused over HTTP (their payloads are not claim sets), while a proper
     session token signed with the group's private key is accepted: the group's key really was
-    the one in use. tests/test_vectors.py checks the signature step against each ``result``."""
+    the one in use. tests/kinds/test_vectors.py checks the signature step against each
+    ``result``."""
     seen = 0
     for private_jwk, tests in _rs256_groups():
         public_jwk = {k: v for k, v in private_jwk.items() if k not in PRIVATE_MEMBERS}

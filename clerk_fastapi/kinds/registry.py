@@ -21,6 +21,7 @@ class KindRegistry:
         self._kinds: dict[str, TokenKind] = {}
         self._verifiers: dict[str, TokenVerifier] = {}
         self._builtin: set[str] = set()
+        self._models: dict[str, type[BaseModel]] = {}
         self._prefixed: tuple[tuple[tuple[str, ...], str], ...] = ()
         self._jwt_matchers: tuple[tuple[Callable[[CompactJWS], bool], str], ...] = ()
 
@@ -37,6 +38,8 @@ class KindRegistry:
     def _index(self) -> None:
         """Classification tables, rebuilt on registration (classify runs on every new token)."""
         kinds = list(self._kinds.values())
+        # A kind registered without its own principal model is not shared across processes.
+        self._models = {k.name: k.principal for k in kinds if k.principal is not BaseModel}
         self._prefixed = tuple((k.prefixes, k.name) for k in kinds if k.prefixes)
         self._jwt_matchers = tuple(
             (k.matches_jwt, k.name)
@@ -102,8 +105,7 @@ class KindRegistry:
 
     @property
     def principal_models(self) -> Mapping[str, type[BaseModel]]:
-        # A kind registered without its own principal model is not shared across processes.
-        return {n: k.principal for n, k in self._kinds.items() if k.principal is not BaseModel}
+        return self._models
 
     def rebuild(self, token_type: str, compact: bytes) -> BaseModel | None:
         """A principal from its compact form (``None``: this kind has none)."""

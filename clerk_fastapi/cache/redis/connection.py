@@ -129,12 +129,6 @@ def any_reply(reply: Any) -> Any:
     return reply
 
 
-def truthy(reply: Any) -> bool | Failed:
-    if reply is None or isinstance(reply, bool | int | bytes | str):
-        return bool(reply)
-    return FAILED
-
-
 def pair_of_optional_bytes(reply: Any) -> tuple[bytes | None, bytes | None] | Failed:
     if isinstance(reply, list) and len(reply) == 2:
         first, second = reply

@@ -12,18 +12,43 @@ from typing import Any
 
 from clerk_fastapi.cache.redis.codec import Sealer, VerifiedCodec
 from clerk_fastapi.cache.redis.connection import (
+    FAILED,
     Failed,
     RedisConnection,
     any_reply,
-    optional_bytes,
     pair_of_optional_bytes,
-    truthy,
 )
 from clerk_fastapi.errors import TokenVerificationError
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 
 POLL_INTERVAL = 0.01
+
+# Claim in one step: a published answer wins, else take the lock. As two steps (GET, then
+# SET NX) a process could miss an answer published between them, take the lock its publisher
+# had just released, and ask Clerk a second time.
+CLAIM = """
+local published = redis.call('GET', KEYS[1])
+if published then return {'p', published} end
+if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'l'} end
+return {'w'}
+"""
+# Release only our own lock: one that outlived its expiry may have been taken by another.
+RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def claim_reply(reply: Any) -> tuple[str, bytes | None] | Failed:
+    """``("p", answer)``, ``("l", None)`` (the lock is ours) or ``("w", None)`` (wait)."""
+    if isinstance(reply, list) and reply and isinstance(reply[0], bytes):
+        tag = reply[0].decode("ascii", "replace")
+        if tag == "p" and len(reply) == 2 and isinstance(reply[1], bytes):
+            return tag, reply[1]
+        if tag in ("l", "w") and len(reply) == 1:
+            return tag, None
+    return FAILED
 
 
 class FleetCoalescer:
@@ -58,17 +83,18 @@ class FleetCoalescer:
     async def once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
         lock_key, pub_key = self._sealer.key("l", digest), self._sealer.key("p", digest)
         lock_ms = int((self._settings.http_timeout + 1) * 1000)
-        seen = await self._conn.do(lambda r: r.get(pub_key), optional_bytes)
-        if isinstance(seen, bytes):
+        claim = await self._conn.do(
+            lambda r: r.eval(CLAIM, 2, pub_key, lock_key, self._owner, lock_ms), claim_reply
+        )
+        if isinstance(claim, Failed):
+            return await fn()
+        tag, seen = claim
+        if seen is not None:
             published = await self._published(pub_key, seen)
             if published is not None:
                 return published
-        got = await self._conn.do(
-            lambda r: r.set(lock_key, self._owner, nx=True, px=lock_ms), truthy
-        )
-        if isinstance(got, Failed):
-            return await fn()
-        if got:
+            # Unreadable (another secret, or expired for us): wait for the lock like anyone.
+        elif tag == "l":
             return await self._call_and_publish(fn, lock_key, pub_key)
         # Another process is asking Clerk: wait for its answer (bounded), else ask ourselves.
         deadline = time.monotonic() + self._settings.http_timeout
@@ -89,6 +115,9 @@ class FleetCoalescer:
                 break  # the caller failed or vanished
         return await fn()
 
+    async def _release(self, lock_key: str) -> None:
+        await self._conn.do(lambda r: r.eval(RELEASE, 1, lock_key, self._owner), any_reply)
+
     async def _publish(self, pub_key: str, body: dict[str, Any]) -> None:
         now = self._clock()
         window = self._settings.coalesce_window
@@ -104,13 +133,13 @@ class FleetCoalescer:
             verified = await fn()
         except TokenVerificationError as exc:
             await self._publish(pub_key, {"k": "invalid", "r": exc.reason, "m": exc.message})
-            await self._conn.do(lambda r: r.delete(lock_key), any_reply)
+            await self._release(lock_key)
             raise
         except BaseException:
-            await self._conn.do(lambda r: r.delete(lock_key), any_reply)
+            await self._release(lock_key)
             raise  # waiters fall back to asking Clerk themselves
         body = self._codec.encode(verified)
         if body is not None:
             await self._publish(pub_key, body)
-        await self._conn.do(lambda r: r.delete(lock_key), any_reply)
+        await self._release(lock_key)
         return verified

@@ -14,11 +14,12 @@ from typing import Any
 from clerk_fastapi.auth import cookies
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
 from clerk_fastapi.auth.client import client_address
-from clerk_fastapi.auth.credentials import Connection, read_header, request_method
+from clerk_fastapi.auth.credentials import Connection, Presented, read_header, request_method
 from clerk_fastapi.auth.events import Observer
 from clerk_fastapi.auth.origin import origin_allowed
 from clerk_fastapi.auth.state import ErrorKind, RequestState, Source
 from clerk_fastapi.cache.base import VerificationStore
+from clerk_fastapi.cache.results import HOT_ENTRIES
 from clerk_fastapi.errors import (
     ClerkError,
     ConfigurationError,
@@ -36,6 +37,8 @@ from clerk_fastapi.settings import ClerkSettings
 logger = logging.getLogger("clerk_fastapi")
 
 MEMO_KEY = "clerk_fastapi.memo"
+# Signed-in states kept for results in steady use (as many as the result cache keeps live).
+CACHED_STATES = HOT_ENTRIES
 AcceptsArg = str | Iterable[str] | Accepts
 # Clerk's ``isJwtFormat``: a prefixed machine token of this shape is decoded as a JWT and fails.
 _JWT_FORMAT = re.compile(r"[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+")
@@ -69,6 +72,9 @@ class _Request:
         return cookies.has_refresh_cookie(
             cookies.parse_cookie_header(list(self.cookie_headers)), self.instance
         )
+
+
+_BARE = _Request()
 
 
 def session_reason(reason: str, request: _Request) -> str:
@@ -111,16 +117,21 @@ class Authenticator:
         self._normalized: dict[tuple[str, tuple[str, ...]], Accepts] = {}
         self._checked: set[Accepts] = set()
         self._cookie_instance: cookies.Instance | None = None
+        self._cache_states: dict[bytes, RequestState] = {}
         self.verifications = 0
 
     def clear(self) -> None:
         self.store.clear()
+        self._cache_states.clear()
+        self.registry.parsed_headers.clear()
         self._normalized.clear()
         self._checked.clear()
 
     def forget(self, token: str) -> None:
         """Drop any cached result for ``token`` (for example from a revocation webhook)."""
-        self.store.forget(token_digest(token))
+        digest = token_digest(token)
+        self.store.forget(digest)
+        self._cache_states.pop(digest, None)
 
     # -- accepts --------------------------------------------------------------------------------
 
@@ -150,7 +161,11 @@ class Authenticator:
         machine_secret_key: str | None = None,
     ) -> RequestState:
         started = time.perf_counter()
-        state = await self._authenticate_request(conn, accepts, machine_secret_key)
+        spec = self.normalize(accepts)
+        presented = read_header(conn)
+        state = self._cached(presented.token, spec) if machine_secret_key is None else None
+        if state is None:
+            state = await self._authenticate_request(conn, spec, presented, machine_secret_key)
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
             await self.observer.emit(state, started)
@@ -166,7 +181,9 @@ class Authenticator:
     ) -> RequestState:
         """Authenticate a bare token (no request), with the same rules."""
         started = time.perf_counter()
-        request = _Request(machine_secret_key=machine_secret_key)
+        request = (
+            _BARE if machine_secret_key is None else _Request(machine_secret_key=machine_secret_key)
+        )
         state = await self._authenticate_token(
             token, self.normalize(accepts), carrier, None, request
         )
@@ -184,24 +201,39 @@ class Authenticator:
             )
         return self._cookie_instance
 
+    def _cached(self, token: str | None, spec: Accepts) -> RequestState | None:
+        """The fast path: a header token verified before costs a hash and a lookup.
+
+        The signed-in state of a result in steady use is kept too; it is served only while
+        the cache still holds that very result (checked by identity), so a result the cache
+        dropped, forgot or rebuilt is never answered from here.
+        """
+        if token is None or len(token) > self.settings.max_token_length:
+            return None
+        digest = token_digest(token)
+        cached = self.store.peek(digest)
+        if cached is None:
+            return None
+        state = self._cache_states.get(digest)
+        if state is not None and state.auth is cached.principal:
+            return state if spec.allows(state.token_type or "") else None
+        token_type = str(getattr(cached.principal, "token_type", ""))
+        if not spec.allows(token_type):
+            return None
+        state = self._signed_in(token_type, cached, digest.hex()[:12], "cache")
+        states = self._cache_states
+        if len(states) >= CACHED_STATES:
+            del states[next(iter(states))]
+        states[digest] = state
+        return state
+
     async def _authenticate_request(
-        self, conn: Connection, accepts: AcceptsArg, machine_secret_key: str | None
+        self,
+        conn: Connection,
+        spec: Accepts,
+        presented: Presented,
+        machine_secret_key: str | None,
     ) -> RequestState:
-        spec = self.normalize(accepts)
-        presented = read_header(conn)
-        token = presented.token
-        if (
-            token is not None
-            and machine_secret_key is None
-            and len(token) <= self.settings.max_token_length
-        ):
-            # Fast path: a header token verified before costs a hash and a lookup, nothing else.
-            digest = token_digest(token)
-            cached = self.store.peek(digest)
-            if cached is not None:
-                token_type = getattr(cached.principal, "token_type", "")
-                if spec.allows(token_type):
-                    return self._signed_in(token_type, cached, digest.hex()[:12], "cache")
         if presented.malformed:
             return self._signed_out(
                 spec.single,
@@ -337,7 +369,7 @@ class Authenticator:
                 "invalid_token",
                 fingerprint=fingerprint,
             )
-        if carrier == "header":
+        if carrier == "header" and self.store.shared:
             # A shared tier (Redis) may know it; asked only once the type is one we accept.
             shared = await self.store.get_verified(digest)
             if shared is not None:

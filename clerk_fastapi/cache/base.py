@@ -15,6 +15,9 @@ from clerk_fastapi.principals import Verified
 class VerificationStore(Protocol):
     """Results of verification, shared as widely as the backend allows."""
 
+    # Whether ``get_verified`` can know a result ``peek`` does not (another process's).
+    shared: bool
+
     def peek(self, digest: bytes) -> Verified | None:
         """The in-process result for ``digest``, without any I/O (the hot path)."""
         ...

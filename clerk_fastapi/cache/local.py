@@ -14,6 +14,8 @@ from clerk_fastapi.singleflight import SingleFlight
 
 
 class LocalStore:
+    shared = False
+
     def __init__(
         self,
         settings: ClerkSettings,

@@ -17,6 +17,7 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +45,7 @@ _ALPHABET_BYTES = _ALPHABET.encode("ascii")
 _TO_STANDARD = bytes.maketrans(b"-_", b"+/")
 # Unused low bits of the last character, by segment length mod 4 (2 chars: 4 bits, 3: 2 bits).
 _UNUSED_BITS_MASK = {0: 0, 2: 0b1111, 3: 0b11}
+_PADDING = {0: b"", 2: b"==", 3: b"="}
 
 
 def b64url_decode(segment: str) -> bytes:
@@ -51,15 +53,15 @@ def b64url_decode(segment: str) -> bytes:
     remainder = len(segment) % 4
     if remainder == 1 or not segment.isascii():
         raise _invalid()
+    raw = segment.encode("ascii")
     # Deleting every alphabet byte must leave nothing (one C call, not a regex).
-    if segment.encode("ascii").translate(None, _ALPHABET_BYTES):
+    if raw.translate(None, _ALPHABET_BYTES):
         raise _invalid()
     # Non-zero unused low bits in the last character decode to the same bytes: refuse them.
     if remainder and _VALUE[segment[-1]] & _UNUSED_BITS_MASK[remainder]:
         raise _invalid()
     try:
-        data = segment.encode("ascii").translate(_TO_STANDARD)
-        return binascii.a2b_base64(data + b"=" * (-remainder % 4))
+        return binascii.a2b_base64(raw.translate(_TO_STANDARD) + _PADDING[remainder])
     except (binascii.Error, ValueError):
         raise _invalid() from None
 
@@ -135,7 +137,8 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 class CompactJWS:
     """A parsed but NOT verified compact JWS."""
 
-    header: dict[str, Any]
+    # Read-only: tokens with the same header segment may share one parsed header.
+    header: Mapping[str, Any]
     payload: dict[str, Any]
     signing_input: bytes
     signature: bytes
@@ -168,17 +171,51 @@ def _json_non_object(raw: bytes) -> bool:
     return not isinstance(value, dict)
 
 
-def parse_compact(token: str, *, payload_json: bool = True) -> CompactJWS:
+class HeaderMemo:
+    """Parsed headers by their segment text. One signing key's tokens share a handful of
+    headers, so each is decoded once. A pure function's results (the same text always parses
+    to the same header, and text that fails is never kept), so it cannot change a decision;
+    bounded, and emptied when full."""
+
+    MAX_ENTRIES = 64
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, tuple[Mapping[str, Any], bool]] = {}
+
+    def parse(self, segment: str) -> tuple[Mapping[str, Any], bool]:
+        parsed = self._parsed.get(segment)
+        if parsed is None:
+            raw, canonical = _padded_segment(segment)
+            parsed = (parse_json_object(raw), canonical)
+            if len(self._parsed) >= self.MAX_ENTRIES:
+                self._parsed.clear()
+            self._parsed[segment] = parsed
+        return parsed
+
+    def clear(self) -> None:
+        self._parsed.clear()
+
+
+def _parse_header(segment: str) -> tuple[Mapping[str, Any], bool]:
+    raw, canonical = _padded_segment(segment)
+    return parse_json_object(raw), canonical
+
+
+def parse_compact(
+    token: str, *, payload_json: bool = True, headers: HeaderMemo | None = None
+) -> CompactJWS:
     """Parse a compact JWS; ``payload_json=False`` checks the payload's encoding only (a JWS
-    whose payload is not a claim set, for signature-layer tests)."""
+    whose payload is not a claim set, for signature-layer tests). ``headers`` reuses headers
+    parsed before."""
     parts = token.split(".")
     if len(parts) != 3:
         raise _invalid()
     header_seg, payload_seg, signature_seg = parts
     if not header_seg or (payload_json and not payload_seg):
         raise _invalid()
-    raw_header, header_canonical = _padded_segment(header_seg)
-    header = parse_json_object(raw_header)
+    header, header_canonical = (
+        _parse_header(header_seg) if headers is None else headers.parse(header_seg)
+    )
     raw_payload, payload_canonical = _padded_segment(payload_seg)
     payload: dict[str, Any] = {}
     if payload_json:
@@ -188,11 +225,13 @@ def parse_compact(token: str, *, payload_json: bool = True) -> CompactJWS:
             if not _json_non_object(raw_payload):
                 raise
     signature = b64url_decode(signature_seg)
+    # Every character before the signature is base64url or a dot (checked above).
+    signing_input = token[: len(token) - len(signature_seg) - 1].encode("ascii")
     return CompactJWS(
-        header=header,
-        payload=payload,
-        signing_input=f"{header_seg}.{payload_seg}".encode("ascii"),
-        payload_raw=raw_payload,
-        signature=signature,
-        canonical=header_canonical and payload_canonical,
+        header,
+        payload,
+        signing_input,
+        signature,
+        header_canonical and payload_canonical,
+        raw_payload,
     )

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pydantic import BaseModel
 
 from clerk_fastapi.errors import ConfigurationError, TokenVerificationError
-from clerk_fastapi.jose.compact import CompactJWS, parse_compact
+from clerk_fastapi.jose.compact import CompactJWS, HeaderMemo, parse_compact
 from clerk_fastapi.kinds.base import Credential, TokenKind, TokenVerifier, token_digest
 
 SESSION_TOKEN = "session_token"
@@ -24,6 +24,7 @@ class KindRegistry:
         self._models: dict[str, type[BaseModel]] = {}
         self._prefixed: tuple[tuple[tuple[str, ...], str], ...] = ()
         self._jwt_matchers: tuple[tuple[Callable[[CompactJWS], bool], str], ...] = ()
+        self.parsed_headers = HeaderMemo()
 
     def add(self, kind: TokenKind, verifier: TokenVerifier, *, builtin: bool = False) -> None:
         """Register (or replace) ``kind`` and its verifier."""
@@ -134,7 +135,7 @@ class KindRegistry:
         jws = None
         if token.count(".") == 2:  # parse_compact refuses anything else that is not a JWS
             try:
-                jws = parse_compact(token)
+                jws = parse_compact(token, headers=self.parsed_headers)
             except TokenVerificationError:
                 jws = None
         if jws is not None:

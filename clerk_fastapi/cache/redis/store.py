@@ -81,6 +81,8 @@ def _stream_entries(reply: Any) -> list[tuple[bytes, bytes]] | Failed:
 
 
 class RedisStore:
+    shared = True
+
     def __init__(
         self,
         settings: ClerkSettings,

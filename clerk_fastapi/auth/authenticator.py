@@ -14,7 +14,13 @@ from typing import Any
 from clerk_fastapi.auth import cookies
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
 from clerk_fastapi.auth.client import client_address
-from clerk_fastapi.auth.credentials import Connection, Presented, read_header, request_method
+from clerk_fastapi.auth.credentials import (
+    Connection,
+    Presented,
+    header_values,
+    read_header,
+    request_method,
+)
 from clerk_fastapi.auth.events import Observer
 from clerk_fastapi.auth.origin import origin_allowed
 from clerk_fastapi.auth.state import ErrorKind, RequestState, Source
@@ -244,7 +250,7 @@ class Authenticator:
         instance = self._instance()
         request = _Request(
             method=request_method(conn),
-            cookie_headers=tuple(conn.headers.getlist("cookie")) if spec.includes_session else (),
+            cookie_headers=tuple(header_values(conn, "cookie")) if spec.includes_session else (),
             instance=instance,
             machine_secret_key=machine_secret_key,
             client=client_address(conn, self.settings),

@@ -43,14 +43,16 @@ MALFORMED = Presented(None, malformed=True)
 _HTTP_WHITESPACE = " \t\r\n"
 
 
-def authorization_values(conn: Connection) -> list[str]:
-    """Every ``Authorization`` value, read from the ASGI scope when there is one: building
-    Starlette's ``Headers`` costs more than the cached answer this header usually leads to.
-    ASGI servers send header names in lower case (Starlette's ``getlist`` relies on it too)."""
+def header_values(conn: Connection, name: str) -> list[str]:
+    """Every value of header ``name`` (lower case), read from the ASGI scope when there is one:
+    building Starlette's ``Headers`` costs more than the cached answer the ``Authorization``
+    header usually leads to. ASGI servers send header names in lower case (Starlette's
+    ``getlist`` relies on that too)."""
     raw = conn.scope.get("headers")
     if raw is None:
-        return conn.headers.getlist("authorization")
-    return [value.decode("latin-1") for name, value in raw if name == b"authorization"]
+        return conn.headers.getlist(name)
+    key = name.encode("latin-1")
+    return [value.decode("latin-1") for header, value in raw if header == key]
 
 
 def read_header(conn: Connection) -> Presented:
@@ -63,7 +65,7 @@ def read_header(conn: Connection) -> Presented:
     400 ``invalid_request`` for two headers, ``Bearer`` with nothing after it, and anything
     after the token (RFC 6750: exactly one b64token), where Clerk guesses.
     """
-    values = authorization_values(conn)
+    values = header_values(conn, "authorization")
     if len(values) > 1:
         return MALFORMED
     if not values:

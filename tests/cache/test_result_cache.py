@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import httpx
 import pytest
+from fastapi import Depends, FastAPI
 
+from clerk_fastapi import Auth, Clerk, SessionAuth
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -78,3 +81,63 @@ def test_cached_results_are_not_traversed_by_the_garbage_collector() -> None:
     assert HOT_ENTRIES < 1500
     growth = tracked_after(3000) - tracked_after(1500)
     assert growth < 150  # 1,500 more results, fewer than 0.1 tracked objects each
+
+
+# -- answers served from memory through a route --------------------------------------------------
+
+
+def _route_app(clerk: Clerk) -> FastAPI:
+    app = FastAPI()
+    clerk.install(app)
+
+    @app.get("/me")
+    async def me(user: SessionAuth = Depends(Auth())) -> dict[str, str]:
+        return {"user_id": user.user_id}
+
+    return app
+
+
+async def _get(app: FastAPI, token: str) -> int:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        response = await client.get("/me", headers={"Authorization": f"Bearer {token}"})
+    return response.status_code
+
+
+async def test_a_route_stops_answering_from_memory_when_the_token_expires(
+    fake_clerk: FakeClerk, frozen_clock: FrozenClock
+) -> None:
+    clerk = fake_clerk.clerk(clock_skew=0)
+    app = _route_app(clerk)
+    token = fake_clerk.session_token(expires_in=60)
+    # Verified, then answered from memory twice (the second and third use keep a live answer).
+    assert [await _get(app, token) for _ in range(3)] == [200, 200, 200]
+    assert clerk.authenticator.verifications == 1
+    frozen_clock.advance(61)
+    assert await _get(app, token) == 401
+
+
+async def test_a_route_stops_answering_from_memory_when_the_key_is_withdrawn(
+    fake_clerk: FakeClerk, frozen_clock: FrozenClock
+) -> None:
+    clerk = fake_clerk.clerk()
+    app = _route_app(clerk)
+    old = fake_clerk.session_token("user_old", expires_in=3600)
+    assert [await _get(app, old) for _ in range(3)] == [200, 200, 200]
+    fake_clerk.rotate_key(keep_old=False)  # Clerk withdraws the key
+    frozen_clock.advance(301)  # the JWKS is due for a refresh
+    assert await _get(app, fake_clerk.session_token("user_new", expires_in=3600)) == 200
+    assert await _get(app, old) == 401
+
+
+async def test_forgetting_a_token_reaches_a_route_that_answered_it_from_memory(
+    fake_clerk: FakeClerk,
+) -> None:
+    clerk = fake_clerk.clerk()
+    app = _route_app(clerk)
+    token = fake_clerk.session_token(expires_in=3600)
+    assert [await _get(app, token) for _ in range(3)] == [200, 200, 200]
+    assert clerk.authenticator.verifications == 1
+    clerk.forget_token(token)
+    assert await _get(app, token) == 200
+    assert clerk.authenticator.verifications == 2  # verified again, not answered from memory

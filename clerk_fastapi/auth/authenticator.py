@@ -3,7 +3,6 @@ memo, the kind's verifier, then a ``RequestState`` (and one event per decision).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import re
 import time
@@ -58,29 +57,67 @@ _TIME_REASONS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
 class _Request:
-    """What Clerk's session error handling looks at besides the token."""
+    """What Clerk's session error handling looks at besides the token. Read from the
+    connection only when asked: a valid header token needs none of it."""
 
-    method: str = "GET"
-    # The raw Cookie header values, read only if an expired session token needs them.
-    cookie_headers: tuple[str, ...] = ()
-    instance: cookies.Instance = cookies.NO_INSTANCE
-    client_uat: int = 0
-    machine_secret_key: str | None = None
-    # The client's address (for the per-client budget of never-seen opaque tokens).
-    client: str | None = None
+    __slots__ = ("_conn", "_settings", "client_uat", "includes_session", "instance", "msk")
+
+    def __init__(
+        self,
+        conn: Connection | None = None,
+        settings: ClerkSettings | None = None,
+        *,
+        includes_session: bool = True,
+        instance: cookies.Instance = cookies.NO_INSTANCE,
+        client_uat: int = 0,
+        machine_secret_key: str | None = None,
+    ) -> None:
+        self._conn = conn
+        self._settings = settings
+        self.includes_session = includes_session
+        self.instance = instance
+        self.client_uat = client_uat
+        self.msk = machine_secret_key
+
+    @property
+    def machine_secret_key(self) -> str | None:
+        return self.msk
+
+    @property
+    def method(self) -> str:
+        return request_method(self._conn) if self._conn is not None else "GET"
+
+    @property
+    def cookie_headers(self) -> tuple[str, ...]:
+        """The raw Cookie header values (on routes that accept session tokens)."""
+        if self._conn is None or not self.includes_session:
+            return ()
+        return tuple(header_values(self._conn, "cookie"))
+
+    @property
+    def client(self) -> str | None:
+        """The client's address (for the per-client budget of never-seen opaque tokens)."""
+        if self._conn is None or self._settings is None:
+            return None
+        return client_address(self._conn, self._settings)
 
     @property
     def refresh_cookie(self) -> bool:
-        if not self.cookie_headers:
+        values = self.cookie_headers
+        if not values:
             return False
-        return cookies.has_refresh_cookie(
-            cookies.parse_cookie_header(list(self.cookie_headers)), self.instance
+        return cookies.has_refresh_cookie(cookies.parse_cookie_header(list(values)), self.instance)
+
+    def with_client_uat(self, client_uat: int) -> _Request:
+        return _Request(
+            self._conn,
+            self._settings,
+            includes_session=self.includes_session,
+            instance=self.instance,
+            client_uat=client_uat,
+            machine_secret_key=self.msk,
         )
-
-
-_BARE = _Request()
 
 
 def session_reason(reason: str, request: _Request) -> str:
@@ -187,9 +224,7 @@ class Authenticator:
     ) -> RequestState:
         """Authenticate a bare token (no request), with the same rules."""
         started = time.perf_counter()
-        request = (
-            _BARE if machine_secret_key is None else _Request(machine_secret_key=machine_secret_key)
-        )
+        request = _Request(machine_secret_key=machine_secret_key)
         state = await self._authenticate_token(
             token, self.normalize(accepts), carrier, None, request
         )
@@ -249,11 +284,11 @@ class Authenticator:
             )
         instance = self._instance()
         request = _Request(
-            method=request_method(conn),
-            cookie_headers=tuple(header_values(conn, "cookie")) if spec.includes_session else (),
+            conn,
+            self.settings,
+            includes_session=spec.includes_session,
             instance=instance,
             machine_secret_key=machine_secret_key,
-            client=client_address(conn, self.settings),
         )
         memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
         if presented.token is not None:
@@ -288,7 +323,7 @@ class Authenticator:
                 "The session cookie is not accepted from this request's Origin.",
                 "invalid_token",
             )
-        request = dataclasses.replace(request, client_uat=found.client_uat)
+        request = request.with_client_uat(found.client_uat)
         return await self._authenticate_token(found.token, spec, "cookie", memo, request)
 
     def _cookie_checks(self, credential: Credential, request: _Request) -> RequestState | None:

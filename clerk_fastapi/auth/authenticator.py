@@ -206,9 +206,16 @@ class Authenticator:
         started = time.perf_counter()
         spec = self.normalize(accepts)
         presented = read_header(conn)
-        state = self._cached(presented.token, spec) if machine_secret_key is None else None
+        token = presented.token
+        # The header token's digest, computed once for the cache and the pipeline.
+        digest = token_digest(token) if token is not None else None
+        state = None
+        if digest is not None and machine_secret_key is None:
+            state = self._cached(digest, len(token or ""), spec)
         if state is None:
-            state = await self._authenticate_request(conn, spec, presented, machine_secret_key)
+            state = await self._authenticate_request(
+                conn, spec, presented, machine_secret_key, digest
+            )
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
             await self.observer.emit(state, started)
@@ -242,16 +249,15 @@ class Authenticator:
             )
         return self._cookie_instance
 
-    def _cached(self, token: str | None, spec: Accepts) -> RequestState | None:
+    def _cached(self, digest: bytes, length: int, spec: Accepts) -> RequestState | None:
         """The fast path: a header token verified before costs a hash and a lookup.
 
         The signed-in state of a result in steady use is kept too; it is served only while
         the cache still holds that very result (checked by identity), so a result the cache
         dropped, forgot or rebuilt is never answered from here.
         """
-        if token is None or len(token) > self.settings.max_token_length:
+        if length > self.settings.max_token_length:
             return None
-        digest = token_digest(token)
         cached = self.store.peek(digest)
         if cached is None:
             return None
@@ -274,6 +280,7 @@ class Authenticator:
         spec: Accepts,
         presented: Presented,
         machine_secret_key: str | None,
+        header_digest: bytes | None = None,
     ) -> RequestState:
         if presented.malformed:
             return self._signed_out(
@@ -293,7 +300,7 @@ class Authenticator:
         memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
         if presented.token is not None:
             return await self._authenticate_token(
-                presented.token, spec, presented.carrier, memo, request
+                presented.token, spec, presented.carrier, memo, request, header_digest
             )
         if not spec.includes_session:
             # A machine-only route and no header token: Clerk's "No token in header" for one
@@ -368,12 +375,14 @@ class Authenticator:
         carrier: Carrier,
         memo: dict[Any, Any] | None,
         request: _Request,
+        digest: bytes | None = None,
     ) -> RequestState:
         if len(token) > self.settings.max_token_length:
             return self._signed_out(
                 spec.single, Reason.TOKEN_INVALID, "The token is too long.", "invalid_token"
             )
-        digest = token_digest(token)
+        if digest is None:
+            digest = token_digest(token)
         fingerprint = digest.hex()[:12]
         msk = request.machine_secret_key
         if msk is not None:

@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bench import inproc, report
+from bench import breakdown, inproc, report
 from bench.calling_side import calling_side
 from bench.tokens import mint, signing_key, token_pool
 from clerk_fastapi.testing import FakeClerk
@@ -377,10 +377,16 @@ def main() -> None:
     log(f"load generator: {results['load_generator']}")
     with fake.serve() as clerk_url:
         results["whole_app"] = whole_app(fake, clerk_url, loader, same)
+        log("whole requests in-process (where row 1's time goes)")
+        results["in_app"] = breakdown.requests(fake, clerk_url, pool.tokens, REPS)
+        log(f"in-process requests: {results['in_app']}")
 
     log("cold verification in-process (rows 2 and 3)")
     results["cold_us"] = inproc.cold_calls(fake, pool.tokens, COLD_REPS, COLD_CALLS)
     log(f"cold µs per call: { {k: v for k, v in results['cold_us'].items()} }")
+    log("where a cold call's time goes (rows 2 and 3)")
+    results["breakdown"] = breakdown.stages(fake, pool.tokens[-COLD_CALLS:], COLD_REPS)
+    log(f"breakdown: {results['breakdown']}")
 
     log("eviction (row 7)")
     bound = {"session_cache_size": EVICTION["bound"]} if EVICTION["bound"] else {}

@@ -293,6 +293,7 @@ def benchmarks_page(results: dict[str, Any]) -> str:
             f"| {labels[name]} | {med(values):.1f} | {min(values):.1f}-{max(values):.1f} "
             f"| {med(values) / med(cold['rsa_floor']):.2f} | {med(values) / med(cold['pyjwt_decode']):.2f} |"
         )
+    lines += ["", *breakdown_section(results)]
     lines += [
         "",
         "## Result cache: memory and collector pauses",
@@ -302,7 +303,7 @@ def benchmarks_page(results: dict[str, Any]) -> str:
         "through `authenticate_token`, one new result per four lookups, every collection timed",
         "with `gc.callbacks`.",
         "",
-        "| cached results | bound | bytes per result (traced) | RSS per result | full GC, empty → full cache | churn: GC pauses (gen 0/1/2) | longest GC pause | longest cache operation | hit rate |",
+        "| cached results | bound | bytes per result (traced) | RSS per result | full GC, cache emptied → full | churn: GC pauses (gen 0/1/2) | longest GC pause | longest cache operation | hit rate |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for case in results["memory"]:
@@ -357,6 +358,56 @@ def benchmarks_page(results: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def breakdown_section(results: dict[str, Any]) -> list[str]:
+    """Where a cold call's time goes (``bench/breakdown.py``), and whole requests in-process."""
+    if "breakdown" not in results:
+        return []
+    found = results["breakdown"]
+    stages = found["stages_us"]
+    whole = found["authenticate_token_us"]
+    lines = [
+        "### Where a cold call's time goes",
+        "",
+        f"`clerk.authenticate_token` on {found['calls']:,} session tokens this `Clerk` has never "
+        "seen, each step timed on its own with the pipeline's own functions (`bench/breakdown.py`; "
+        "the best of the repetitions):",
+        "",
+        "| step | µs per call | share |",
+        "|---|---|---|",
+    ]
+    for name, us in stages.items():
+        lines.append(f"| {name} | {us:.2f} | {us / whole:.0%} |")
+    lines += [
+        f"| the pipeline's glue (the whole call minus the steps) | {found['glue_us']:.2f} "
+        f"| {found['glue_us'] / whole:.0%} |",
+        f"| **the whole call** | **{whole:.2f}** | |",
+        "",
+    ]
+    if "in_app" in results:
+        app = results["in_app"]
+        us = app["request_us"]
+        lines += [
+            "### A whole request, in-process",
+            "",
+            f"One ASGI request through each bench app with a fresh token, called in-process "
+            f"({app['requests_per_app']:,} requests each, medians of the repetitions); "
+            "authentication's share is the difference from the header-only app:",
+            "",
+            "| app | µs per request | authentication |",
+            "|---|---|---|",
+            f"| no authentication | {us['noauth']:g} | |",
+            f"| header read only | {us['header']:g} | |",
+            f"| hand-written PyJWT | {us['pyjwt']:g} | {app['auth_us']['pyjwt']:g} |",
+            f"| `Depends(Auth())` | {us['session']:g} | {app['auth_us']['session']:g} |",
+            "",
+            f"Inside the app the RSA verify alone takes {app['rsa_in_app_us']:g} µs "
+            "(against the tight loop's floor above): the framework's work between two "
+            "verifications evicts their code and data from the CPU caches, and PyJWT pays the same.",
+            "",
+        ]
+    return lines
+
+
 def performance_block(results: dict[str, Any]) -> str:
     return "\n".join(
         [
@@ -368,6 +419,7 @@ def performance_block(results: dict[str, Any]) -> str:
             "",
             "![Measured ratios against their targets](img/bench-targets.svg)",
             "",
+            *breakdown_section(results),
             END,
         ]
     )

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from bench import inproc, report
+from bench import breakdown, inproc, report
 from bench.tokens import mint
 from clerk_fastapi.testing import FakeClerk
 
@@ -50,11 +50,16 @@ def test_quick_bench_run_measures_every_row(tmp_path: Path) -> None:
     # Rotating tokens miss the cache: (about) one verification per request.
     assert runs["rotating"]["session"][0]["verified_fraction"] >= 0.9
     assert set(results["cold_us"]) == set(inproc.COLD)
+    # Where the cold call's time goes: every step measured, and the whole call beside them.
+    assert list(results["breakdown"]["stages_us"]) == list(breakdown.STAGES)
+    assert results["breakdown"]["authenticate_token_us"] > 0
+    assert set(results["in_app"]["request_us"]) == {"noauth", "header", "pyjwt", "session"}
     for mode in ("refused", "hang"):
         assert results["first_request"][mode]["status"] == 503  # Clerk down: 503, never 401
     assert results["load_average_at_start"] and results["load_generator"]
     page = (tmp_path / "benchmarks.md").read_text()
     assert "| 8. first request with Clerk down" in page
+    assert "### Where a cold call's time goes" in page
     for chart in ("bench-targets.svg", "bench-rps.svg"):
         assert (tmp_path / chart).read_text().startswith("<svg")
     # BENCH_OUT keeps the committed results and docs as they were.

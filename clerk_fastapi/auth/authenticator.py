@@ -44,6 +44,10 @@ logger = logging.getLogger("clerk_fastapi")
 MEMO_KEY = "clerk_fastapi.memo"
 # Signed-in states kept for results in steady use (as many as the result cache keeps live).
 CACHED_STATES = HOT_ENTRIES
+# Tokens (and machine secret keys per token) whose per-key results ``forget`` can reach; past
+# these bounds a per-key result lives until its own expiry (at most the opaque cache's TTL).
+KEYED_TOKENS = 4096
+KEYS_PER_TOKEN = 16
 AcceptsArg = str | Iterable[str] | Accepts
 # Clerk's ``isJwtFormat``: a prefixed machine token of this shape is decoded as a JWT and fails.
 _JWT_FORMAT = re.compile(r"[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+")
@@ -161,11 +165,15 @@ class Authenticator:
         self._checked: set[Accepts] = set()
         self._cookie_instance: cookies.Instance | None = None
         self._cache_states: dict[bytes, RequestState] = {}
+        # The cache keys of a token's results under per-call machine secret keys, by the
+        # token's own digest: ``forget`` reaches them too.
+        self._keyed: dict[bytes, set[bytes]] = {}
         self.verifications = 0
 
     def clear(self) -> None:
         self.store.clear()
         self._cache_states.clear()
+        self._keyed.clear()
         self.registry.parsed_headers.clear()
         self._normalized.clear()
         self._checked.clear()
@@ -173,8 +181,9 @@ class Authenticator:
     def forget(self, token: str) -> None:
         """Drop any cached result for ``token`` (for example from a revocation webhook)."""
         digest = token_digest(token)
-        self.store.forget(digest)
-        self._cache_states.pop(digest, None)
+        for key in (digest, *self._keyed.pop(digest, ())):
+            self.store.forget(key)
+            self._cache_states.pop(key, None)
 
     # -- accepts --------------------------------------------------------------------------------
 
@@ -248,6 +257,15 @@ class Authenticator:
                 settings.publishable_key, settings.frontend_api, settings.max_token_length
             )
         return self._cookie_instance
+
+    def _remember_keyed(self, digest: bytes, keyed: bytes) -> None:
+        keys = self._keyed.get(digest)
+        if keys is None:
+            if len(self._keyed) >= KEYED_TOKENS:
+                del self._keyed[next(iter(self._keyed))]
+            keys = self._keyed[digest] = set()
+        if len(keys) < KEYS_PER_TOKEN:
+            keys.add(keyed)
 
     def _cached(self, digest: bytes, length: int, spec: Accepts) -> RequestState | None:
         """The fast path: a header token verified before costs a hash and a lookup.
@@ -387,7 +405,9 @@ class Authenticator:
         msk = request.machine_secret_key
         if msk is not None:
             # A per-call machine key: results are cached per key (Clerk answers per machine).
-            digest = token_digest(f"{token}\x00{token_digest(msk).hex()}")
+            keyed = token_digest(f"{token}\x00{token_digest(msk).hex()}")
+            self._remember_keyed(digest, keyed)
+            digest = keyed
         # Fast path: a token verified before (never past its expiry) costs one hash and a lookup.
         cached = self.store.peek(digest)
         if cached is not None and carrier == "header":

@@ -141,3 +141,24 @@ async def test_forgetting_a_token_reaches_a_route_that_answered_it_from_memory(
     clerk.forget_token(token)
     assert await _get(app, token) == 200
     assert clerk.authenticator.verifications == 2  # verified again, not answered from memory
+
+
+async def test_forgetting_a_token_reaches_results_cached_per_machine_secret_key(
+    fake_clerk: FakeClerk,
+) -> None:
+    """A result cached for ``authenticate_token(..., machine_secret_key=...)`` is kept under
+    that key; ``forget_token(token)`` (all a revocation webhook knows) drops it too."""
+    clerk = fake_clerk.clerk(machine_token_cache_ttl=60)
+    token = fake_clerk.m2m_token()
+    key = fake_clerk.machine_secret_key
+
+    async def sources() -> str | None:
+        state = await clerk.authenticate_token(token, "m2m_token", machine_secret_key=key)
+        assert state.status == "signed-in", state.reason
+        return state.source
+
+    assert [await sources(), await sources()] == ["verified", "cache"]
+    assert fake_clerk.hits["m2m_verify"] == 1
+    clerk.forget_token(token)
+    assert await sources() == "verified"
+    assert fake_clerk.hits["m2m_verify"] == 2

@@ -16,10 +16,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import json.scanner
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, cast
 
 from clerk_fastapi.errors import Reason, TokenVerificationError
 
@@ -82,6 +82,19 @@ def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
 
 
 _DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_reject_constant)
+# The decoder's own scanner (C), the one ``_DECODER.decode`` calls after skipping whitespace.
+_SCAN = json.scanner.make_scanner(cast(Any, _DECODER))  # typeshed types the argument oddly
+
+
+def _decode(text: str) -> Any:
+    """``_DECODER.decode``, without its Python-level whitespace handling when the text is one
+    value from end to end (as every token Clerk signs is); anything else takes the full path,
+    which accepts surrounding whitespace and refuses the rest exactly as before."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return _DECODER.decode(text)
+    return value if end == len(text) else _DECODER.decode(text)
 
 
 def too_deep(text: str, limit: int = MAX_JSON_DEPTH) -> bool:
@@ -122,7 +135,7 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
         text = raw.decode("utf-8")
         if too_deep(text):
             raise _invalid()
-        value = _DECODER.decode(text)
+        value = _decode(text)
         if _SURROGATE_ESCAPE.search(text):
             # A lone surrogate would crash any later UTF-8 encoding (a 500 in the response).
             json.dumps(value, ensure_ascii=False).encode("utf-8")
@@ -133,9 +146,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class CompactJWS:
-    """A parsed but NOT verified compact JWS."""
+class CompactJWS(NamedTuple):
+    """A parsed but NOT verified compact JWS (a named tuple: immutable, and built on every new
+    token for less than half a frozen dataclass's cost)."""
 
     # Read-only: tokens with the same header segment may share one parsed header.
     header: Mapping[str, Any]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -32,10 +32,14 @@ class VerificationKey:
     kid: str | None
     algorithm: str
     key: RSAPublicKey
+    # The modulus size in bytes: a signature of any other length cannot verify.
+    signature_length: int = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "signature_length", (self.key.key_size + 7) // 8)
 
     def verify(self, signing_input: bytes, signature: bytes) -> bool:
-        # The expected signature length is the modulus size; anything else cannot verify.
-        if len(signature) != (self.key.key_size + 7) // 8:
+        if len(signature) != self.signature_length:
             return False
         # cryptography directly (PyJWT's wrapper costs as much again as the checks around it).
         try:

@@ -230,6 +230,19 @@ class Authenticator:
             await self.observer.emit(state, started)
         return state
 
+    def answer_from_cache(self, conn: Connection, spec: Accepts) -> RequestState | None:
+        """``authenticate_request``'s answer when it needs no I/O: a header token this instance
+        verified before and still holds, and nobody listening for the event (else ``None``:
+        call ``authenticate_request``). What a cached request through ``Auth()`` costs."""
+        presented = read_header(conn)
+        token = presented.token
+        if token is None:
+            return None
+        state = self._cached(token_digest(token), len(token), self.normalize(spec))
+        if state is None or self.observer.wants(state):
+            return None
+        return state
+
     async def authenticate_token(
         self,
         token: str,

@@ -9,8 +9,7 @@ Framework-agnostic: anything with Starlette's ``headers.getlist``, ``method`` (o
 from __future__ import annotations
 
 from collections.abc import MutableMapping
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from clerk_fastapi.kinds.base import Carrier
 
@@ -28,8 +27,7 @@ class Connection(Protocol):
     def scope(self) -> MutableMapping[str, Any]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Presented:
+class Presented(NamedTuple):
     """What the connection carried: a token (and where), nothing, or a malformed header."""
 
     token: str | None
@@ -73,19 +71,20 @@ def read_header(conn: Connection) -> Presented:
     value = values[0].strip(_HTTP_WHITESPACE)
     if not value:
         return NOTHING  # an empty header is no header (Clerk)
-    fields = value.split(" ")
-    scheme = fields[0]
-    if len(fields) == 1:
+    # Clerk's fields are value.split(" "); partition finds the same ones without copying a
+    # long token into a list.
+    scheme, space, rest = value.partition(" ")
+    if not space:
         if scheme.lower() == "bearer":
             return MALFORMED  # "Bearer" (or "Bearer ") with no token
         return Presented(value)  # Clerk takes a value with no space as the token
-    if fields[1] == "":
-        return Presented(scheme)  # "Bearer  <t>": Clerk's token is the first field
+    if rest.startswith(" "):
+        return Presented(scheme)  # "Bearer  <t>": an empty second field, Clerk's token is the first
     if scheme.lower() != "bearer":
         return NOTHING  # another scheme (Basic, ...) is no Bearer credential at all
-    if len(fields) > 2:
-        return MALFORMED
-    return Presented(fields[1])
+    if " " in rest:
+        return MALFORMED  # a third field
+    return Presented(rest)
 
 
 def request_method(conn: Connection) -> str:

@@ -52,6 +52,16 @@ async def get_clerk(request: HTTPConnection) -> Clerk:
     return clerk
 
 
+def _attached(request: HTTPConnection) -> Clerk | None:
+    """The ``Clerk`` attached to the app, when no override of ``get_clerk`` is set (the usual
+    case, answered without a coroutine)."""
+    app = request.scope.get("app")
+    if getattr(app, "dependency_overrides", None):
+        return None
+    clerk = getattr(getattr(app, "state", None), "clerk", None)
+    return clerk if isinstance(clerk, Clerk) else None
+
+
 async def _clerk_of(request: HTTPConnection) -> Clerk:
     """``get_clerk``, honouring ``app.dependency_overrides[get_clerk]``, without making it a
     sub-dependency FastAPI solves on every request."""
@@ -158,8 +168,10 @@ class Auth(SecurityBase):
         request: HTTPConnection,
         security_scopes: SecurityScopes,
     ) -> Any:
-        instance = self.clerk or await _clerk_of(request)
-        state = await instance.authenticate_request(request, self.accepts)
+        instance = self.clerk or _attached(request) or await _clerk_of(request)
+        state = instance.authenticator.answer_from_cache(request, self.accepts)
+        if state is None:
+            state = await instance.authenticate_request(request, self.accepts)
         if state.error == "missing" and self.optional:
             return None
         principal = state.to_auth()

@@ -162,3 +162,15 @@ async def test_forgetting_a_token_reaches_results_cached_per_machine_secret_key(
     clerk.forget_token(token)
     assert await sources() == "verified"
     assert fake_clerk.hits["m2m_verify"] == 2
+
+
+async def test_answers_from_memory_still_emit_one_event_each(fake_clerk: FakeClerk) -> None:
+    """The cheap path for cached tokens is taken only when nobody listens: with a hook set,
+    every request still produces its event (the first a miss, the rest hits)."""
+    clerk = fake_clerk.clerk()
+    events: list[tuple[str, str]] = []
+    clerk.on_authenticated = lambda event: events.append((event.outcome, event.cache))
+    app = _route_app(clerk)
+    token = fake_clerk.session_token(expires_in=3600)
+    assert [await _get(app, token) for _ in range(3)] == [200, 200, 200]
+    assert events == [("authenticated", "miss"), ("authenticated", "hit"), ("authenticated", "hit")]

@@ -42,6 +42,7 @@ from clerk_fastapi.settings import ClerkSettings
 logger = logging.getLogger("clerk_fastapi")
 
 MEMO_KEY = "clerk_fastapi.memo"
+HEADER_KEY = "clerk_fastapi.header"
 # Signed-in states kept for results in steady use (as many as the result cache keeps live).
 CACHED_STATES = HOT_ENTRIES
 # Tokens (and machine secret keys per token) whose per-key results ``forget`` can reach; past
@@ -162,7 +163,7 @@ class Authenticator:
         self.store = store
         self.observer = observer
         self._normalized: dict[tuple[str, tuple[str, ...]], Accepts] = {}
-        self._checked: set[Accepts] = set()
+        self._checked: dict[int, Accepts] = {}
         self._cookie_instance: cookies.Instance | None = None
         self._cache_states: dict[bytes, RequestState] = {}
         # The cache keys of a token's results under per-call machine secret keys, by the
@@ -190,9 +191,10 @@ class Authenticator:
     def normalize(self, accepts: AcceptsArg) -> Accepts:
         """``accepts`` against this instance's registry (an ``Accepts`` is checked once)."""
         if isinstance(accepts, Accepts):
-            if accepts not in self._checked:
+            # By identity (an Auth keeps its Accepts): cheaper than hashing it on every request.
+            if self._checked.get(id(accepts)) is not accepts:
                 self.registry.check_known(accepts.custom)
-                self._checked.add(accepts)
+                self._checked[id(accepts)] = accepts
             return accepts
         # Keyed with the registered types too: registering a kind changes what "any" means.
         key = (accepts, self.registry.token_types) if isinstance(accepts, str) else None
@@ -214,16 +216,15 @@ class Authenticator:
     ) -> RequestState:
         started = time.perf_counter()
         spec = self.normalize(accepts)
-        presented = read_header(conn)
-        token = presented.token
-        # The header token's digest, computed once for the cache and the pipeline.
-        digest = token_digest(token) if token is not None else None
+        presented, digest = self._read(conn)
         state = None
+        peeked = False
         if digest is not None and machine_secret_key is None:
-            state = self._cached(digest, len(token or ""), spec)
+            peeked = True
+            state = self._cached(digest, len(presented.token or ""), spec)
         if state is None:
             state = await self._authenticate_request(
-                conn, spec, presented, machine_secret_key, digest
+                conn, spec, presented, machine_secret_key, digest, peeked=peeked
             )
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
@@ -234,14 +235,25 @@ class Authenticator:
         """``authenticate_request``'s answer when it needs no I/O: a header token this instance
         verified before and still holds, and nobody listening for the event (else ``None``:
         call ``authenticate_request``). What a cached request through ``Auth()`` costs."""
-        presented = read_header(conn)
-        token = presented.token
-        if token is None:
+        presented, digest = self._read(conn)
+        if digest is None:
             return None
-        state = self._cached(token_digest(token), len(token), self.normalize(spec))
+        state = self._cached(digest, len(presented.token or ""), self.normalize(spec))
         if state is None or self.observer.wants(state):
             return None
         return state
+
+    def _read(self, conn: Connection) -> tuple[Presented, bytes | None]:
+        """The header's token and its digest, read once per request: ``answer_from_cache``,
+        ``authenticate_request`` and every ``Auth`` of the request share them."""
+        scope = conn.scope
+        read: tuple[Presented, bytes | None] | None = scope.get(HEADER_KEY)
+        if read is None:
+            presented = read_header(conn)
+            token = presented.token
+            read = (presented, token_digest(token) if token is not None else None)
+            scope[HEADER_KEY] = read
+        return read
 
     async def authenticate_token(
         self,
@@ -312,6 +324,8 @@ class Authenticator:
         presented: Presented,
         machine_secret_key: str | None,
         header_digest: bytes | None = None,
+        *,
+        peeked: bool = False,
     ) -> RequestState:
         if presented.malformed:
             return self._signed_out(
@@ -331,7 +345,7 @@ class Authenticator:
         memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
         if presented.token is not None:
             return await self._authenticate_token(
-                presented.token, spec, presented.carrier, memo, request, header_digest
+                presented.token, spec, presented.carrier, memo, request, header_digest, peeked
             )
         if not spec.includes_session:
             # A machine-only route and no header token: Clerk's "No token in header" for one
@@ -407,6 +421,7 @@ class Authenticator:
         memo: dict[Any, Any] | None,
         request: _Request,
         digest: bytes | None = None,
+        peeked: bool = False,
     ) -> RequestState:
         if len(token) > self.settings.max_token_length:
             return self._signed_out(
@@ -421,8 +436,9 @@ class Authenticator:
             keyed = token_digest(f"{token}\x00{token_digest(msk).hex()}")
             self._remember_keyed(digest, keyed)
             digest = keyed
-        # Fast path: a token verified before (never past its expiry) costs one hash and a lookup.
-        cached = self.store.peek(digest)
+        # Fast path: a token verified before (never past its expiry) costs one hash and a lookup
+        # (``peeked``: the request path has just looked, and found nothing it could answer).
+        cached = None if peeked else self.store.peek(digest)
         if cached is not None and carrier == "header":
             token_type = str(getattr(cached.principal, "token_type", ""))
             if not spec.allows(token_type):

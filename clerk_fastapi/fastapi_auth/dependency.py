@@ -145,6 +145,8 @@ class Auth(SecurityBase):
         # finished with one alternative per type (fastapi_auth/openapi.py).
         self.scheme_name, self.model = auth_scheme(self.accepts, self.scheme_names)
         self.__signature__ = self._signature()
+        # Nothing to check once verified (unless a subclass overrides missing()).
+        self._unconstrained = self.requirements.empty and type(self).missing is Auth.missing
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -198,6 +200,8 @@ class Auth(SecurityBase):
                     scope=self._scopes_for(security_scopes) if own else (),
                 ),
             )
+        if self._unconstrained and not security_scopes.scopes:
+            return principal
         missing = self.missing(principal, security_scopes.scopes)
         if missing:
             own_url = self.resource_metadata if isinstance(self.resource_metadata, str) else None

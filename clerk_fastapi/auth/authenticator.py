@@ -66,7 +66,14 @@ class _Request:
     """What Clerk's session error handling looks at besides the token. Read from the
     connection only when asked: a valid header token needs none of it."""
 
-    __slots__ = ("_conn", "_settings", "client_uat", "includes_session", "instance", "msk")
+    __slots__ = (
+        "_conn",
+        "_settings",
+        "client_uat",
+        "includes_session",
+        "instance",
+        "machine_secret_key",
+    )
 
     def __init__(
         self,
@@ -83,11 +90,7 @@ class _Request:
         self.includes_session = includes_session
         self.instance = instance
         self.client_uat = client_uat
-        self.msk = machine_secret_key
-
-    @property
-    def machine_secret_key(self) -> str | None:
-        return self.msk
+        self.machine_secret_key = machine_secret_key
 
     @property
     def method(self) -> str:
@@ -121,7 +124,7 @@ class _Request:
             includes_session=self.includes_session,
             instance=self.instance,
             client_uat=client_uat,
-            machine_secret_key=self.msk,
+            machine_secret_key=self.machine_secret_key,
         )
 
 

@@ -33,9 +33,24 @@ def ms_to_datetime(value: int | None) -> datetime | None:
         return None
 
 
-class Resource(BaseModel):
+class _Timestamped(BaseModel):
+    """Clerk's ``created_at``/``updated_at`` (milliseconds), and as datetimes."""
+
     model_config = ConfigDict(extra="ignore", frozen=True)
 
+    created_at: int | None = None
+    updated_at: int | None = None
+
+    @property
+    def created_at_datetime(self) -> datetime | None:
+        return ms_to_datetime(self.created_at)
+
+    @property
+    def updated_at_datetime(self) -> datetime | None:
+        return ms_to_datetime(self.updated_at)
+
+
+class Resource(_Timestamped):
     object: str | None = None
     id: str
     subject: str
@@ -45,8 +60,6 @@ class Resource(BaseModel):
     revocation_reason: str | None = None
     expired: bool = False
     expiration: int | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
     last_used_at: int | None = None
 
     @field_validator("scopes", mode="before")
@@ -58,14 +71,6 @@ class Resource(BaseModel):
     @property
     def expiration_datetime(self) -> datetime | None:
         return ms_to_datetime(self.expiration)
-
-    @property
-    def created_at_datetime(self) -> datetime | None:
-        return ms_to_datetime(self.created_at)
-
-    @property
-    def updated_at_datetime(self) -> datetime | None:
-        return ms_to_datetime(self.updated_at)
 
     @property
     def last_used_at_datetime(self) -> datetime | None:
@@ -132,7 +137,7 @@ class DeletedObject(BaseModel):
 # -- machines (``/v1/machines``) ---------------------------------------------------------------
 
 
-class Machine(BaseModel):
+class Machine(_Timestamped):
     """``object: machine``: one of your services, as Clerk knows it.
 
     ``scoped_machines`` are the machines it may call (its M2M tokens carry their ids as
@@ -140,14 +145,10 @@ class Machine(BaseModel):
     only in the answer to ``create``; later, ``machines.get_secret_key`` reads it.
     """
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
     object: str | None = None
     id: str
     name: str
     instance_id: str | None = None
-    created_at: int | None = None
-    updated_at: int | None = None
     default_token_ttl: int | None = None
     scoped_machines: list[Machine] = Field(default_factory=list)
     secret_key: str | None = Field(None, repr=False)
@@ -155,14 +156,6 @@ class Machine(BaseModel):
     @property
     def scoped_machine_ids(self) -> list[str]:
         return [machine.id for machine in self.scoped_machines]
-
-    @property
-    def created_at_datetime(self) -> datetime | None:
-        return ms_to_datetime(self.created_at)
-
-    @property
-    def updated_at_datetime(self) -> datetime | None:
-        return ms_to_datetime(self.updated_at)
 
 
 class MachineScope(BaseModel):

@@ -1,4 +1,5 @@
-"""What both MCP adapters share: an ``OAuthAuth`` as the fields of an MCP ``AccessToken``."""
+"""What both MCP adapters share: a token verified for the resource, as the fields of an MCP
+``AccessToken``."""
 
 from __future__ import annotations
 
@@ -24,3 +25,16 @@ def access_token_fields(resource: MCPResource, token: str, auth: OAuthAuth) -> d
         "subject": auth.user_id,
         "claims": claims,
     }
+
+
+def checked_resource(resource: object, adapter: str) -> MCPResource:
+    if not isinstance(resource, MCPResource):
+        raise TypeError(f"{adapter} needs a clerk_fastapi.mcp.MCPResource")
+    return resource
+
+
+async def verified_fields(resource: MCPResource, token: str) -> dict[str, Any] | None:
+    """The ``AccessToken`` fields of a valid OAuth token for ``resource``; ``None`` (401) for
+    any other token; raises ``UpstreamError`` when Clerk cannot answer now."""
+    auth = await resource.authenticate(token)
+    return None if auth is None else access_token_fields(resource, token, auth)

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 from fastmcp.server.auth import AccessToken, RemoteAuthProvider, TokenVerifier
 
-from clerk_fastapi.mcp._access import access_token_fields
+from clerk_fastapi.mcp._access import checked_resource, verified_fields
 from clerk_fastapi.mcp.resource import MCPResource
 
 
@@ -30,16 +30,13 @@ class ClerkFastMCPVerifier(TokenVerifier):
     client discard a token that may be valid)."""
 
     def __init__(self, resource: MCPResource) -> None:
-        if not isinstance(resource, MCPResource):
-            raise TypeError("ClerkFastMCPVerifier needs a clerk_fastapi.mcp.MCPResource")
+        resource = checked_resource(resource, "ClerkFastMCPVerifier")
         super().__init__(base_url=_origin(resource.url), required_scopes=list(resource.scopes))
         self.resource = resource
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        auth = await self.resource.authenticate(token)
-        if auth is None:
-            return None
-        return AccessToken(**access_token_fields(self.resource, token, auth))
+        fields = await verified_fields(self.resource, token)
+        return None if fields is None else AccessToken(**fields)
 
 
 def clerk_remote_auth(resource: MCPResource) -> RemoteAuthProvider:

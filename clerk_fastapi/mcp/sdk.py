@@ -13,7 +13,7 @@ from typing import Any
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
 
-from clerk_fastapi.mcp._access import access_token_fields
+from clerk_fastapi.mcp._access import checked_resource, verified_fields
 from clerk_fastapi.mcp.resource import MCPResource
 
 
@@ -27,15 +27,12 @@ class ClerkTokenVerifier:
     """
 
     def __init__(self, resource: MCPResource) -> None:
-        if not isinstance(resource, MCPResource):
-            raise TypeError("ClerkTokenVerifier needs a clerk_fastapi.mcp.MCPResource")
+        resource = checked_resource(resource, "ClerkTokenVerifier")
         self.resource = resource
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        auth = await self.resource.authenticate(token)
-        if auth is None:
-            return None
-        return AccessToken(**access_token_fields(self.resource, token, auth))
+        fields = await verified_fields(self.resource, token)
+        return None if fields is None else AccessToken(**fields)
 
 
 def auth_settings(resource: MCPResource) -> AuthSettings:

@@ -49,6 +49,9 @@ def serve_app(
         access_log=False,
         timeout_keep_alive=30,
         timeout_graceful_shutdown=1,
+        # h11 refuses a request head over 16 KiB only when it arrives in pieces, which depends
+        # on scheduling; a fixed 128 KiB makes a 64 KiB header reach the app every time.
+        h11_max_incomplete_event_size=128 * 1024,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)

@@ -17,7 +17,7 @@ from clerk_fastapi.auth.credentials import (
     Connection,
     Presented,
     header_values,
-    read_header,
+    read_authorization,
     request_method,
 )
 from clerk_fastapi.auth.events import Observer
@@ -237,11 +237,26 @@ class Authenticator:
     def answer_from_cache(self, conn: Connection, spec: Accepts) -> RequestState | None:
         """``authenticate_request``'s answer when it needs no I/O: a header token this instance
         verified before and still holds, and nobody listening for the event (else ``None``:
-        call ``authenticate_request``). What a cached request through ``Auth()`` costs."""
-        presented, digest = self._read(conn)
+        call ``authenticate_request``). What a cached request through ``Auth()`` costs, so
+        it is written out in one place rather than through ``_cached``."""
+        scope = conn.scope
+        read: tuple[Presented, bytes | None] | None = scope.get(HEADER_KEY)
+        if read is None:
+            read = scope[HEADER_KEY] = read_authorization(conn)
+        digest = read[1]
         if digest is None:
             return None
-        state = self._cached(digest, len(presented.token or ""), self.normalize(spec))
+        cached = self.store.peek(digest)
+        if cached is None:
+            return None
+        state = self._cache_states.get(digest)
+        if state is None or state.auth is not cached.principal:
+            # A result this path has not answered from yet, or one the cache rebuilt since.
+            state = self._cached(digest, len(read[0].token or ""), self.normalize(spec))
+        elif self._checked.get(id(spec)) is not spec or not (
+            spec.any or state.token_type in spec.types
+        ):
+            state = state if self.normalize(spec).allows(state.token_type or "") else None
         if state is None or self.observer.wants(state):
             return None
         return state
@@ -252,10 +267,7 @@ class Authenticator:
         scope = conn.scope
         read: tuple[Presented, bytes | None] | None = scope.get(HEADER_KEY)
         if read is None:
-            presented = read_header(conn)
-            token = presented.token
-            read = (presented, token_digest(token) if token is not None else None)
-            scope[HEADER_KEY] = read
+            read = scope[HEADER_KEY] = read_authorization(conn)
         return read
 
     async def authenticate_token(

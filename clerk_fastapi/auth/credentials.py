@@ -8,10 +8,11 @@ Framework-agnostic: anything with Starlette's ``headers.getlist``, ``method`` (o
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import MutableMapping
 from typing import Any, NamedTuple, Protocol
 
-from clerk_fastapi.kinds.base import Carrier
+from clerk_fastapi.kinds.base import Carrier, token_digest
 
 
 class Headers(Protocol):
@@ -39,6 +40,12 @@ NOTHING = Presented(None)
 MALFORMED = Presented(None, malformed=True)
 # Fetch's Headers trims these from a header value before Clerk sees it.
 _HTTP_WHITESPACE = " \t\r\n"
+# The fast path of read_authorization: a scheme Clerk's exact spelling or all lower case, and a
+# token that neither trimming nor splitting would change.
+_BEARER = (b"Bearer ", b"bearer ")
+_TRAILING_WHITESPACE = (b" ", b"\t", b"\r", b"\n")
+# A Presented without the Python-level __new__ that NamedTuple generates (its defaults).
+_new_tuple = tuple.__new__
 
 
 def header_values(conn: Connection, name: str) -> list[str]:
@@ -85,6 +92,33 @@ def read_header(conn: Connection) -> Presented:
     if " " in rest:
         return MALFORMED  # a third field
     return Presented(rest)
+
+
+def read_authorization(conn: Connection) -> tuple[Presented, bytes | None]:
+    """``read_header`` and the token's digest (``token_digest``), in one pass.
+
+    The usual header, one ``Bearer <ASCII token>`` value, is taken from the raw bytes: what
+    ``read_header`` would read from it and the SHA-256 of the same bytes, without decoding,
+    trimming and re-encoding a kilobyte of token. Anything else goes through ``read_header``.
+    """
+    raw = conn.scope.get("headers")
+    if raw is not None:
+        values = [value for name, value in raw if name == b"authorization"]
+        if len(values) == 1:
+            value = values[0]
+            token = value[7:]
+            if (
+                value[:7] in _BEARER
+                and token
+                and token.isascii()
+                and token[-1:] not in _TRAILING_WHITESPACE
+                and b" " not in token
+            ):
+                presented = _new_tuple(Presented, (token.decode("ascii"), "header", False))
+                return presented, hashlib.sha256(token).digest()
+    presented = read_header(conn)
+    token_text = presented.token
+    return presented, (token_digest(token_text) if token_text is not None else None)
 
 
 def request_method(conn: Connection) -> str:

@@ -51,6 +51,7 @@ class RequestState:
             if treat_pending_as_signed_out is None
             else treat_pending_as_signed_out
         )
-        if treat and self.is_pending:
+        auth = self.auth
+        if treat and isinstance(auth, SessionAuth) and auth.session_status == "pending":
             return None
-        return self.auth
+        return auth

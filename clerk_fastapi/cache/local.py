@@ -32,12 +32,11 @@ class LocalStore:
             ttl=max(settings.negative_cache_ttl, 0.001),
             timer=clock,
         )
+        # The hot path's lookup, without a call through this class.
+        self.peek: Callable[[bytes], Verified | None] = self.results.get
         self._flight: SingleFlight[Verified] = SingleFlight()
         self._window_start = -math.inf
         self._window_count = 0
-
-    def peek(self, digest: bytes) -> Verified | None:
-        return self.results.get(digest)
 
     async def get_verified(self, digest: bytes) -> Verified | None:
         return self.results.get(digest)

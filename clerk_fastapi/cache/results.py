@@ -68,7 +68,9 @@ class ResultCache:
         self._rebuild = rebuild
         self._max_entries = max(max_entries, 1)
         self._max_bytes = max(max_bytes, 1)
-        # Insertion-ordered; a hit moves its entry to the end, so the front is least recent.
+        # Insertion-ordered; a hit on a compact entry moves it to the end, so the front is
+        # least recent, except live results (their hits reorder ``_hot`` alone; eviction
+        # passes over them, and one leaving ``_hot`` goes to the end).
         self._entries: dict[bytes, bytes] = {}
         self._hot: OrderedDict[bytes, Verified] = OrderedDict()
         self._hot_size = max(1, min(hot, self._max_entries))
@@ -87,10 +89,8 @@ class ResultCache:
         verified = self._hot.get(digest)
         if verified is not None:
             if verified.cache_until is not None and verified.cache_until > self._clock():
+                # Its compact entry keeps its place: eviction passes over live results.
                 self._hot.move_to_end(digest)
-                entry = self._entries.pop(digest, None)
-                if entry is not None:
-                    self._entries[digest] = entry
                 return verified
             self.pop(digest)  # expired: never served past the token's expiry
             return None
@@ -151,16 +151,30 @@ class ResultCache:
         ``_batch`` oldest entries keeps it constant.
         """
         entries = self._entries
+        hot = self._hot
+        spared = 0  # each live result once at most: the loop always ends
         while len(entries) > self._max_entries or self._bytes > self._max_bytes:
-            for oldest in list(itertools.islice(entries, self._batch)):
+            batch = list(itertools.islice(entries, self._batch))
+            for oldest in batch:
+                if oldest in hot and spared < len(hot):
+                    # A live result is in steady use (hits do not reorder compact entries):
+                    # it goes to the back instead.
+                    entries[oldest] = entries.pop(oldest)
+                    spared += 1
+                    continue
                 self._bytes -= len(entries.pop(oldest))
-                self._hot.pop(oldest, None)
+                hot.pop(oldest, None)
 
     def _remember_hot(self, digest: bytes, verified: Verified) -> None:
         self._hot[digest] = verified
         self._hot.move_to_end(digest)
         if len(self._hot) > self._hot_size:
-            self._hot.popitem(last=False)
+            cooled, _ = self._hot.popitem(last=False)
+            # Its compact entry kept its place while it was live: it was used more recently
+            # than that, so it goes to the back.
+            entry = self._entries.pop(cooled, None)
+            if entry is not None:
+                self._entries[cooled] = entry
 
     def pop(self, digest: bytes) -> None:
         entry = self._entries.pop(digest, None)

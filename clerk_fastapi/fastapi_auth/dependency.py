@@ -58,7 +58,11 @@ def _attached(request: HTTPConnection) -> Clerk | None:
     app = request.scope.get("app")
     if getattr(app, "dependency_overrides", None):
         return None
-    clerk = getattr(getattr(app, "state", None), "clerk", None)
+    state = getattr(app, "state", None)
+    # Starlette's State keeps its values in ``_state``: one dict lookup instead of a call
+    # through ``State.__getattr__`` on every request.
+    values = getattr(state, "_state", None)
+    clerk = values.get("clerk") if type(values) is dict else getattr(state, "clerk", None)
     return clerk if isinstance(clerk, Clerk) else None
 
 
@@ -145,8 +149,10 @@ class Auth(SecurityBase):
         # finished with one alternative per type (fastapi_auth/openapi.py).
         self.scheme_name, self.model = auth_scheme(self.accepts, self.scheme_names)
         self.__signature__ = self._signature()
-        # Nothing to check once verified (unless a subclass overrides missing()).
+        # Nothing to check once verified (unless a subclass overrides missing()), and
+        # nothing to refuse either (unless it overrides refuse()).
         self._unconstrained = self.requirements.empty and type(self).missing is Auth.missing
+        self._plain = self._unconstrained and type(self).refuse is Auth.refuse
 
     @property
     def scopes(self) -> tuple[str, ...]:
@@ -174,8 +180,13 @@ class Auth(SecurityBase):
         state = instance.authenticator.answer_from_cache(request, self.accepts)
         if state is None:
             state = await instance.authenticate_request(request, self.accepts)
-        if state.error == "missing" and self.optional:
-            return None
+            if state.error == "missing" and self.optional:
+                return None
+        elif self._plain and not security_scopes.scopes:
+            # A cached answer for an Auth with nothing to check: the principal, at once.
+            principal = state.to_auth()
+            if principal is not None:
+                return principal
         principal = state.to_auth()
         refused = self.refuse(principal) if principal is not None else None
         if refused is not None:

@@ -43,6 +43,8 @@ logger = logging.getLogger("clerk_fastapi")
 
 MEMO_KEY = "clerk_fastapi.memo"
 HEADER_KEY = "clerk_fastapi.header"
+# The header token's digest once ``answer_from_cache`` found no result for it in this request.
+MISSED_KEY = "clerk_fastapi.missed"
 # Signed-in states kept for results in steady use (as many as the result cache keeps live).
 CACHED_STATES = HOT_ENTRIES
 # Tokens (and machine secret keys per token) whose per-key results ``forget`` can reach; past
@@ -224,7 +226,8 @@ class Authenticator:
         peeked = False
         if digest is not None and machine_secret_key is None:
             peeked = True
-            state = self._cached(digest, len(presented.token or ""), spec)
+            if conn.scope.get(MISSED_KEY) is not digest:
+                state = self._cached(digest, len(presented.token or ""), spec)
         if state is None:
             state = await self._authenticate_request(
                 conn, spec, presented, machine_secret_key, digest, peeked=peeked
@@ -248,6 +251,7 @@ class Authenticator:
             return None
         cached = self.store.peek(digest)
         if cached is None:
+            scope[MISSED_KEY] = digest  # authenticate_request need not look again
             return None
         state = self._cache_states.get(digest)
         if state is None or state.auth is not cached.principal:
@@ -462,7 +466,9 @@ class Authenticator:
 
         credential = self.registry.classify(token, digest)
         credential.machine_secret_key = msk
-        credential.client = request.client
+        if credential.jws is None:
+            # Only opaque tokens reach the Backend API and its per-client budget.
+            credential.client = request.client
         if carrier == "cookie":
             credential.carrier = "cookie"
             refused = self._cookie_checks(credential, request)

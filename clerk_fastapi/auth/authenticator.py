@@ -229,9 +229,20 @@ class Authenticator:
             if conn.scope.get(MISSED_KEY) is not digest:
                 state = self._cached(digest, len(presented.token or ""), spec)
         if state is None:
-            state = await self._authenticate_request(
-                conn, spec, presented, machine_secret_key, digest, peeked=peeked
-            )
+            token = presented.token
+            if token is not None:
+                # A header token (malformed headers carry none): straight to the token.
+                state = await self._authenticate_token(
+                    token,
+                    spec,
+                    presented.carrier,
+                    conn.scope.setdefault(MEMO_KEY, {}),
+                    self._request_for(conn, spec, machine_secret_key),
+                    digest,
+                    peeked,
+                )
+            else:
+                state = await self._without_header_token(conn, spec, presented, machine_secret_key)
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
             await self.observer.emit(state, started)
@@ -336,35 +347,32 @@ class Authenticator:
         states[digest] = state
         return state
 
-    async def _authenticate_request(
+    def _request_for(
+        self, conn: Connection, spec: Accepts, machine_secret_key: str | None
+    ) -> _Request:
+        return _Request(
+            conn,
+            self.settings,
+            includes_session=spec.includes_session,
+            instance=self._instance(),
+            machine_secret_key=machine_secret_key,
+        )
+
+    async def _without_header_token(
         self,
         conn: Connection,
         spec: Accepts,
         presented: Presented,
         machine_secret_key: str | None,
-        header_digest: bytes | None = None,
-        *,
-        peeked: bool = False,
     ) -> RequestState:
+        """A malformed ``Authorization`` header, or none: the cookie path, or Clerk's answer
+        for a request without a token."""
         if presented.malformed:
             return self._signed_out(
                 spec.single,
                 Reason.INVALID_REQUEST,
                 "The Authorization header is malformed.",
                 "invalid_request",
-            )
-        instance = self._instance()
-        request = _Request(
-            conn,
-            self.settings,
-            includes_session=spec.includes_session,
-            instance=instance,
-            machine_secret_key=machine_secret_key,
-        )
-        memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
-        if presented.token is not None:
-            return await self._authenticate_token(
-                presented.token, spec, presented.carrier, memo, request, header_digest, peeked
             )
         if not spec.includes_session:
             # A machine-only route and no header token: Clerk's "No token in header" for one
@@ -378,8 +386,9 @@ class Authenticator:
             return self._signed_out(
                 SESSION_TOKEN, Reason.SESSION_TOKEN_MISSING, "No session token was sent.", "missing"
             )
+        request = self._request_for(conn, spec, machine_secret_key)
         jar = cookies.parse_cookie_header(list(request.cookie_headers))
-        found = cookies.session_cookies(jar, instance, self._clock())
+        found = cookies.session_cookies(jar, request.instance, self._clock())
         if found.token is None:
             return self._signed_out(
                 SESSION_TOKEN,
@@ -395,6 +404,7 @@ class Authenticator:
                 "invalid_token",
             )
         request = request.with_client_uat(found.client_uat)
+        memo: dict[Any, Any] = conn.scope.setdefault(MEMO_KEY, {})
         return await self._authenticate_token(found.token, spec, "cookie", memo, request)
 
     def _cookie_checks(self, credential: Credential, request: _Request) -> RequestState | None:

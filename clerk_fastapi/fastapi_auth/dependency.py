@@ -177,9 +177,11 @@ class Auth(SecurityBase):
         security_scopes: SecurityScopes,
     ) -> Any:
         instance = self.clerk or _attached(request) or await _clerk_of(request)
-        state = instance.authenticator.answer_from_cache(request, self.accepts)
+        authenticator = instance.authenticator
+        state = authenticator.answer_from_cache(request, self.accepts)
         if state is None:
-            state = await instance.authenticate_request(request, self.accepts)
+            instance.check()  # what Clerk.authenticate_request checks first
+            state = await authenticator.authenticate_request(request, self.accepts)
             if state.error == "missing" and self.optional:
                 return None
         elif self._plain and not security_scopes.scopes:

@@ -183,8 +183,24 @@ class Loader:
 # -- the apps -------------------------------------------------------------------------------------
 
 
+def server_cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of process ``pid`` so far (Linux ``/proc``; else ``None``)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class Server:
+    url: str
+    pid: int
+
+
 @contextlib.contextmanager
-def app_server(app: str, env: dict[str, str]) -> Iterator[str]:
+def app_server(app: str, env: dict[str, str]) -> Iterator[Server]:
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -215,7 +231,7 @@ def app_server(app: str, env: dict[str, str]) -> Iterator[str]:
                 if proc.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"the {app} app did not start") from None
                 time.sleep(0.1)
-        yield url
+        yield Server(url, proc.pid)
     finally:
         proc.terminate()
         try:
@@ -238,9 +254,9 @@ def whole_app(fake: FakeClerk, clerk_url: str, loader: Loader, token: str) -> di
     }
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with contextlib.ExitStack() as stack:
-        urls = {app: stack.enter_context(app_server(app, env)) for app in APPS}
-        for url in urls.values():  # warm-up: JWKS, imports, the first-request paths
-            loader.run(url, token=token, seconds=1)
+        servers = {app: stack.enter_context(app_server(app, env)) for app in APPS}
+        for server in servers.values():  # warm-up: JWKS, imports, the first-request paths
+            loader.run(server.url, token=token, seconds=1)
         log(f"apps up and warm: {', '.join(APPS)}")
         for rep in range(REPS):
             order = [
@@ -249,9 +265,17 @@ def whole_app(fake: FakeClerk, clerk_url: str, loader: Loader, token: str) -> di
                 for run in group[rep % len(group) :] + group[: rep % len(group)]
             ]
             for workload, app in order:
-                url = urls[app]
+                url = servers[app].url
                 before = verifications(url) if app not in ("noauth", "header", "pyjwt") else None
+                cpu_before = server_cpu_seconds(servers[app].pid)
                 result = loader.run(url, token=None if workload == "rotating" else token)
+                cpu_after = server_cpu_seconds(servers[app].pid)
+                if cpu_before is not None and cpu_after is not None and result["requests"]:
+                    # The server's own CPU per request: steadier than req/s on a shared machine
+                    # (time the server spends descheduled does not count).
+                    result["cpu_us_per_request"] = round(
+                        (cpu_after - cpu_before) / result["requests"] * 1e6, 1
+                    )
                 if before is not None:
                     done = verifications(url) - before
                     result["verified_fraction"] = round(done / max(1, result["requests"]), 3)

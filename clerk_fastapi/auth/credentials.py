@@ -103,9 +103,14 @@ def read_authorization(conn: Connection) -> tuple[Presented, bytes | None]:
     """
     raw = conn.scope.get("headers")
     if raw is not None:
-        values = [value for name, value in raw if name == b"authorization"]
-        if len(values) == 1:
-            value = values[0]
+        value = None
+        for name, found in raw:
+            if name == b"authorization":
+                if value is not None:
+                    value = None  # two headers: read_header's answer (400)
+                    break
+                value = found
+        if value is not None:
             token = value[7:]
             if (
                 value[:7] in _BEARER

@@ -8,11 +8,10 @@ Framework-agnostic: anything with Starlette's ``headers.getlist``, ``method`` (o
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import MutableMapping
 from typing import Any, NamedTuple, Protocol
 
-from clerk_fastapi.kinds.base import Carrier, token_digest
+from clerk_fastapi.kinds.base import Carrier, bytes_digest, token_digest
 
 
 class Headers(Protocol):
@@ -120,7 +119,7 @@ def read_authorization(conn: Connection) -> tuple[Presented, bytes | None]:
                 and b" " not in token
             ):
                 presented = _new_tuple(Presented, (token.decode("ascii"), "header", False))
-                return presented, hashlib.sha256(token).digest()
+                return presented, bytes_digest(token)
     presented = read_header(conn)
     token_text = presented.token
     return presented, (token_digest(token_text) if token_text is not None else None)

@@ -251,28 +251,16 @@ class Authenticator:
     def answer_from_cache(self, conn: Connection, spec: Accepts) -> RequestState | None:
         """``authenticate_request``'s answer when it needs no I/O: a header token this instance
         verified before and still holds, and nobody listening for the event (else ``None``:
-        call ``authenticate_request``). What a cached request through ``Auth()`` costs, so
-        it is written out in one place rather than through ``_cached``."""
-        scope = conn.scope
-        read: tuple[Presented, bytes | None] | None = scope.get(HEADER_KEY)
-        if read is None:
-            read = scope[HEADER_KEY] = read_authorization(conn)
-        digest = read[1]
-        if digest is None:
+        call ``authenticate_request``). What a cached request through ``Auth()`` costs."""
+        presented, digest = self._read(conn)
+        if digest is None or len(presented.token or "") > self.settings.max_token_length:
             return None
         cached = self.store.peek(digest)
         if cached is None:
-            scope[MISSED_KEY] = digest  # authenticate_request need not look again
+            conn.scope[MISSED_KEY] = digest  # authenticate_request need not look again
             return None
-        state = self._cache_states.get(digest)
-        if state is None or state.auth is not cached.principal:
-            # A result this path has not answered from yet, or one the cache rebuilt since.
-            state = self._cached(digest, len(read[0].token or ""), self.normalize(spec))
-        elif self._checked.get(id(spec)) is not spec or not (
-            spec.any or state.token_type in spec.types
-        ):
-            state = state if self.normalize(spec).allows(state.token_type or "") else None
-        if state is None or self.observer.wants(state):
+        state = self._state_for(digest, cached)
+        if not self.normalize(spec).allows(state.token_type or "") or self.observer.wants(state):
             return None
         return state
 
@@ -323,23 +311,23 @@ class Authenticator:
             keys.add(keyed)
 
     def _cached(self, digest: bytes, length: int, spec: Accepts) -> RequestState | None:
-        """The fast path: a header token verified before costs a hash and a lookup.
-
-        The signed-in state of a result in steady use is kept too; it is served only while
-        the cache still holds that very result (checked by identity), so a result the cache
-        dropped, forgot or rebuilt is never answered from here.
-        """
+        """The fast path: a header token verified before costs a hash and a lookup."""
         if length > self.settings.max_token_length:
             return None
         cached = self.store.peek(digest)
         if cached is None:
             return None
+        state = self._state_for(digest, cached)
+        return state if spec.allows(state.token_type or "") else None
+
+    def _state_for(self, digest: bytes, cached: Verified) -> RequestState:
+        """The signed-in state of a cached result. The state of a result in steady use is kept
+        and served only while the cache still holds that very result (checked by identity), so
+        a result the cache dropped, forgot or rebuilt is never answered from here."""
         state = self._cache_states.get(digest)
         if state is not None and state.auth is cached.principal:
-            return state if spec.allows(state.token_type or "") else None
+            return state
         token_type = str(getattr(cached.principal, "token_type", ""))
-        if not spec.allows(token_type):
-            return None
         state = self._signed_in(token_type, cached, digest.hex()[:12], "cache")
         states = self._cache_states
         if len(states) >= CACHED_STATES:

@@ -43,8 +43,6 @@ _HTTP_WHITESPACE = " \t\r\n"
 # token that neither trimming nor splitting would change.
 _BEARER = (b"Bearer ", b"bearer ")
 _TRAILING_WHITESPACE = (b" ", b"\t", b"\r", b"\n")
-# A Presented without the Python-level __new__ that NamedTuple generates (its defaults).
-_new_tuple = tuple.__new__
 
 
 def header_values(conn: Connection, name: str) -> list[str]:
@@ -118,8 +116,7 @@ def read_authorization(conn: Connection) -> tuple[Presented, bytes | None]:
                 and token[-1:] not in _TRAILING_WHITESPACE
                 and b" " not in token
             ):
-                presented = _new_tuple(Presented, (token.decode("ascii"), "header", False))
-                return presented, bytes_digest(token)
+                return Presented(token.decode("ascii")), bytes_digest(token)
     presented = read_header(conn)
     token_text = presented.token
     return presented, (token_digest(token_text) if token_text is not None else None)

@@ -184,12 +184,9 @@ class Auth(SecurityBase):
             state = await authenticator.authenticate_request(request, self.accepts)
             if state.error == "missing" and self.optional:
                 return None
-        elif self._plain and not security_scopes.scopes:
-            # A cached answer for an Auth with nothing to check: the principal, at once.
-            principal = state.to_auth()
-            if principal is not None:
-                return principal
         principal = state.to_auth()
+        if principal is not None and self._plain and not security_scopes.scopes:
+            return principal  # nothing to refuse or check
         refused = self.refuse(principal) if principal is not None else None
         if refused is not None:
             reason, message = refused

@@ -21,6 +21,7 @@ from typing import Any, Literal
 import httpx
 from starlette.applications import Starlette
 
+from clerk_fastapi.configure import settings_from
 from clerk_fastapi.fastapi_auth.app import Clerk
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.testing.fake._common import TokenStore, random_text
@@ -156,7 +157,7 @@ class FakeClerk(BackendAPI):
             # Served as a loopback Frontend API (http): the issuer is not derivable from the key.
             values["issuer"] = self.issuer
         values.update(overrides)
-        return ClerkSettings(**values)
+        return settings_from(None, None, values, where="fake.settings()")
 
     def clerk(self, **overrides: Any) -> Clerk:
         """A ``Clerk`` wired to this fake in-process (no socket), sharing its clock."""

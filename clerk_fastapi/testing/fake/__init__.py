@@ -23,6 +23,7 @@ from starlette.applications import Starlette
 
 from clerk_fastapi.configure import settings_from
 from clerk_fastapi.fastapi_auth.app import Clerk
+from clerk_fastapi.httpx_compat import ASGITransport
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.testing.fake._common import TokenStore, random_text
 from clerk_fastapi.testing.fake.api import BackendAPI
@@ -145,7 +146,9 @@ class FakeClerk(BackendAPI):
     # -- wiring ---------------------------------------------------------------------------------
 
     def transport(self) -> httpx.AsyncBaseTransport:
-        return httpx.ASGITransport(app=self.app)
+        """An in-process transport to this fake for an ``httpx`` or an ``httpx2`` async client
+        (``Clerk(transport=...)``, ``httpx2.AsyncClient(transport=...)``)."""
+        return ASGITransport(self.app)
 
     def settings(self, **overrides: Any) -> ClerkSettings:
         values: dict[str, Any] = {

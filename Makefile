@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test test-clone test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
+.PHONY: demo test test-clone release-check test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,18 @@ test-clone:
 	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
 		git clone -q "$(CURDIR)" "$$d/clerk-fastapi" && \
 		$(MAKE) -C "$$d/clerk-fastapi" test PYTHON=$(PYTHON)
+
+# Before tagging vX.Y.Z (CONTRIBUTING.md, "Releasing"): build the sdist and the wheel, check their
+# metadata strictly, install the wheel into a fresh venv outside the clone and import it there.
+release-check: $(STAMP_DEV)
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+		$(BIN)/python -m build --no-isolation --outdir "$$d/dist" . >/dev/null && \
+		$(BIN)/python -m twine check --strict "$$d"/dist/* && \
+		$(PYTHON) -m venv "$$d/venv" && \
+		"$$d/venv/bin/python" -m pip install -q "$$d"/dist/*.whl && \
+		cd "$$d" && "$$d/venv/bin/python" -c "import clerk_fastapi, clerk_fastapi.testing; \
+			print('clerk-fastapi', clerk_fastapi.__version__, 'installs and imports from', \
+			clerk_fastapi.__file__)"
 
 test-core:
 	$(MAKE) typecheck imports pytest VENV=.venv-core EXTRAS=dev

@@ -45,7 +45,9 @@ def _sdk(app: SpecChecked, key: str) -> ClerkSDK:
 async def wire() -> AsyncIterator[Wire]:
     fake = FakeClerk(clock=FrozenClock())
     checked = SpecChecked(fake.app)
-    yield Wire(fake, checked, _sdk(checked, fake.secret_key), _sdk(checked, fake.machine_secret_key))
+    yield Wire(
+        fake, checked, _sdk(checked, fake.secret_key), _sdk(checked, fake.machine_secret_key)
+    )
     assert checked.problems == []
 
 
@@ -147,11 +149,11 @@ async def test_machines_through_the_python_sdk(wire: Wire) -> None:
     renamed = await sdk.machines.update_async(machine_id=ledger.id, name="ledger-2")
     assert renamed.name == "ledger-2"
     key = await sdk.machines.get_secret_key_async(machine_id=billing.id)
-    rotated = await sdk.machines.rotate_secret_key_async(machine_id=billing.id, previous_token_ttl=0)
-    assert rotated.secret != key.secret
-    scope = await sdk.machines.create_scope_async(
-        machine_id=ledger.id, to_machine_id=billing.id
+    rotated = await sdk.machines.rotate_secret_key_async(
+        machine_id=billing.id, previous_token_ttl=0
     )
+    assert rotated.secret != key.secret
+    scope = await sdk.machines.create_scope_async(machine_id=ledger.id, to_machine_id=billing.id)
     assert (scope.from_machine_id, scope.to_machine_id) == (ledger.id, billing.id)
     dropped = await sdk.machines.delete_scope_async(
         machine_id=ledger.id, other_machine_id=billing.id

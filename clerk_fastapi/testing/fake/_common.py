@@ -164,7 +164,7 @@ def whole(value: Any) -> int | None:
     return int(parsed)
 
 
-def query_whole(request: Request, name: str) -> int | None | Response:
+def query_whole(request: Request, name: str) -> int | Response | None:
     """A query parameter typed ``number`` that must be whole (``limit=2.0`` is 2); absent is
     ``None``; anything else a 400."""
     raw = request.query_params.get(name)

@@ -44,7 +44,13 @@ from clerk_fastapi.testing.fake.machines import FakeMachine, Machines
 # The verify endpoints: (path, endpoint name, kind, body fields read in order, 404 message).
 # ``secret`` is the deprecated field the Python SDK's ``verify_token`` still posts.
 VERIFY_ENDPOINTS = (
-    ("/m2m_tokens/verify", "m2m_verify", "m2m_token", ("token", "secret"), "Machine token not found"),
+    (
+        "/m2m_tokens/verify",
+        "m2m_verify",
+        "m2m_token",
+        ("token", "secret"),
+        "Machine token not found",
+    ),
     ("/api_keys/verify", "api_key_verify", "api_key", ("secret",), "API key not found"),
     (
         "/oauth_applications/access_tokens/verify",
@@ -54,7 +60,12 @@ VERIFY_ENDPOINTS = (
         "OAuth token not found",
     ),
 )
-_M2M_CREATE_FIELDS = {"token_format", "seconds_until_expiration", "claims", "min_remaining_ttl_seconds"}
+_M2M_CREATE_FIELDS = {
+    "token_format",
+    "seconds_until_expiration",
+    "claims",
+    "min_remaining_ttl_seconds",
+}
 
 
 def both_versions(routes: list[Route]) -> list[Route]:
@@ -212,9 +223,7 @@ class BackendAPI(FrontendAPI, Machines, APIKeyEndpoints):
         # Without a lifetime the machine's default_token_ttl applies (Clerk's spec).
         expires_in = lifetime if lifetime is not None else float(caller.default_token_ttl)
         if min_ttl is not None and token_format == "opaque" and min_ttl >= expires_in:
-            return bad_param(
-                "min_remaining_ttl_seconds", "must be less than the token's lifetime"
-            )
+            return bad_param("min_remaining_ttl_seconds", "must be less than the token's lifetime")
         if token_format == "jwt":
             # Clerk does not store JWT tokens: nothing to list, verify remotely or revoke.
             whole_seconds = max(1, round(expires_in))

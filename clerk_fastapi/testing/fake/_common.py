@@ -156,6 +156,18 @@ def number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
+# Past this a lifetime is not a lifetime (and its milliseconds would overflow): refused.
+MAX_LIFETIME_SECONDS = 10**10
+
+
+def bad_lifetime(value: Any) -> bool:
+    """``seconds_until_expiration`` as the spec types it: absent, or a positive number."""
+    if value is None:
+        return False
+    parsed = number(value)
+    return parsed is None or not 0 < parsed <= MAX_LIFETIME_SECONDS
+
+
 def whole(value: Any) -> int | None:
     """An integral number (``2`` or ``2.0``, as the Python SDK sends a ``number``) as an int."""
     parsed = number(value)

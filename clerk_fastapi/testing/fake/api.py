@@ -24,6 +24,7 @@ from clerk_fastapi.testing.fake._common import (
     M2M_TOKEN_ID,
     MACHINE_ID,
     Record,
+    bad_lifetime,
     bad_param,
     hex_id,
     missing_param,
@@ -127,10 +128,11 @@ class BackendAPI(FrontendAPI, Machines, APIKeyEndpoints):
         async def endpoint(request: Request) -> Response:
             self.hits[name] += 1
             raw = await request.body()
+            malformed = False
             try:
                 body = json.loads(raw) if raw else None
             except ValueError:
-                body = None
+                body, malformed = None, True
             self.requests.append(
                 RecordedRequest(
                     name,
@@ -145,6 +147,9 @@ class BackendAPI(FrontendAPI, Machines, APIKeyEndpoints):
                 return failure
             if not public and not self._authorised(request, name):
                 return _error(401, "Invalid secret key", "clerk_key_invalid")
+            if malformed and not public:
+                # Not JSON (or not UTF-8): Clerk's 400, never a guess at what was meant.
+                return bad_param("body", "is not valid JSON")
             result: Response = await handler(request, body)
             return result
 
@@ -199,15 +204,18 @@ class BackendAPI(FrontendAPI, Machines, APIKeyEndpoints):
                 "Secret Key is correct.",
                 "machine_secret_key_invalid",
             )
-        body = body if isinstance(body, dict) else {}
+        if body is None:
+            body = {}  # no body at all: every field left out
+        if not isinstance(body, dict):
+            return bad_param("body", "must be a JSON object")
         refused = unknown_params(body, _M2M_CREATE_FIELDS)
         if refused is not None:
             return refused
         # The spec types both lifetimes as numbers: 600 and 600.0 (the Python SDK) alike.
         seconds = body.get("seconds_until_expiration")
-        lifetime = number(seconds)
-        if seconds is not None and (lifetime is None or lifetime <= 0):
+        if bad_lifetime(seconds):
             return bad_param("seconds_until_expiration", "must be a positive number")
+        lifetime = number(seconds)
         min_ttl = body.get("min_remaining_ttl_seconds")
         if min_ttl is not None and ((min_ttl := whole(min_ttl)) is None or min_ttl < 0):
             return bad_param("min_remaining_ttl_seconds", "must be a whole number, 0 or more")

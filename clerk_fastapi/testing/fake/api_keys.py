@@ -22,6 +22,7 @@ from clerk_fastapi.testing.fake._common import (
     API_KEY_SUBJECT,
     USER_ID,
     Record,
+    bad_lifetime,
     bad_param,
     missing_param,
     not_found,
@@ -63,7 +64,7 @@ def _check_common(body: dict[str, Any]) -> Response | None:
     ):
         return bad_param("scopes", "must be a list of strings")
     seconds = body.get("seconds_until_expiration")
-    if seconds is not None and ((parsed := number(seconds)) is None or parsed <= 0):
+    if bad_lifetime(seconds):
         return bad_param("seconds_until_expiration", "must be a positive number")
     claims = body.get("claims")
     if claims is not None and not isinstance(claims, dict):

@@ -21,6 +21,7 @@ from fastapi.openapi.models import OAuth2, OAuthFlowAuthorizationCode, OAuthFlow
 from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.fastapi_auth.error_models import AUTH_ANSWERS, add_error_schemas
 from clerk_fastapi.fastapi_auth.routes import route_auths
+from clerk_fastapi.fastapi_auth.webhook import document_webhook_routes
 from clerk_fastapi.fastapi_auth.schemes import (
     COOKIE_NOTE,
     TOKEN_TYPE_EXTENSION,
@@ -138,6 +139,7 @@ def install_openapi(app: Any) -> None:
         if app.openapi_schema:
             return app.openapi_schema  # type: ignore[no-any-return]
         schema: dict[str, Any] = original()
+        document_webhook_routes(schema, app)
         clerk = getattr(app.state, "clerk", None)
         if isinstance(clerk, Clerk):
             finish_openapi(schema, clerk, app)

@@ -21,13 +21,13 @@ from fastapi.openapi.models import OAuth2, OAuthFlowAuthorizationCode, OAuthFlow
 from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.fastapi_auth.error_models import AUTH_ANSWERS, add_error_schemas
 from clerk_fastapi.fastapi_auth.routes import route_auths
-from clerk_fastapi.fastapi_auth.webhook import document_webhook_routes
 from clerk_fastapi.fastapi_auth.schemes import (
     COOKIE_NOTE,
     TOKEN_TYPE_EXTENSION,
     kind_for,
     scheme_document,
 )
+from clerk_fastapi.fastapi_auth.webhook import document_webhook_routes
 
 
 def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:

@@ -49,7 +49,9 @@ class ClerkWebhook:
             try:
                 check_signing_secret(signing_secret)
             except WebhookVerificationError as exc:
-                raise ConfigurationError(f"ClerkWebhook(signing_secret=...): {exc.message}") from None
+                raise ConfigurationError(
+                    f"ClerkWebhook(signing_secret=...): {exc.message}"
+                ) from None
             if not isinstance(signing_secret, str):
                 signing_secret = tuple(signing_secret)
         self.signing_secret = signing_secret
@@ -158,7 +160,6 @@ def document_webhook_routes(schema: dict[str, Any], app: Any) -> None:
                 },
             )
             operation.setdefault("responses", {}).setdefault("400", WEBHOOK_400)
-
 
 
 def document_webhooks(app: Any) -> None:

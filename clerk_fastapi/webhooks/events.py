@@ -369,7 +369,10 @@ class WaitlistEntryEvent(BaseWebhookEvent):
 
 class SubscriptionEvent(BaseWebhookEvent):
     type: Literal[
-        "subscription.created", "subscription.updated", "subscription.active", "subscription.pastDue"
+        "subscription.created",
+        "subscription.updated",
+        "subscription.active",
+        "subscription.pastDue",
     ]
     data: SubscriptionData
 
@@ -423,7 +426,9 @@ TYPED_EVENTS: tuple[type[BaseWebhookEvent], ...] = (
 
 # event type -> the model that carries it
 EVENT_MODELS: dict[str, type[BaseWebhookEvent]] = {
-    value: model for model in TYPED_EVENTS for value in get_args(model.model_fields["type"].annotation)
+    value: model
+    for model in TYPED_EVENTS
+    for value in get_args(model.model_fields["type"].annotation)
 }
 EVENT_TYPES: tuple[str, ...] = tuple(EVENT_MODELS)
 

@@ -164,9 +164,7 @@ def test_body_is_decoded_as_clerk_decodes_it() -> None:
     assert code(headers(), body=b"\xef\xbb\xbf" + BODY.encode()) == "ok"
     raw = b'{"type":"x.y","data":{"s":"\xff"}}'
     text = raw.decode("utf-8", "replace")
-    event = verify_webhook(
-        headers(svix_signature=svix(text)), raw, signing_secret=SECRET, now=NOW
-    )
+    event = verify_webhook(headers(svix_signature=svix(text)), raw, signing_secret=SECRET, now=NOW)
     assert event.data == {"s": "\ufffd"}
 
 
@@ -174,9 +172,7 @@ def test_only_clerks_fields_are_kept_and_object_is_event() -> None:
     body = json.dumps(
         {"type": "x.y", "object": "nope", "data": {}, "delivery_id": "forged", "extra": 1}
     )
-    event = verify_webhook(
-        headers(svix_signature=svix(body)), body, signing_secret=SECRET, now=NOW
-    )
+    event = verify_webhook(headers(svix_signature=svix(body)), body, signing_secret=SECRET, now=NOW)
     assert event.object == "event"
     assert event.delivery_id == "msg_1"  # from svix-id, never from the body
     assert "extra" not in event.model_dump()

@@ -143,6 +143,7 @@ def test_the_secret_in_code_wins_and_a_bad_one_fails_at_declaration(
     app, received = make_app(ClerkWebhook(fake.webhook_signing_secret, clock=fake.clock))
     delivery = fake.webhook("user.created")
     assert post(app, *delivery).status_code == 200
+    assert [e.delivery_id for e in received] == [delivery.headers["svix-id"]]
     with pytest.raises(ConfigurationError, match="base64") as info:
         ClerkWebhook("whsec_not base64!")
     assert "not base64!" not in str(info.value)
@@ -157,6 +158,7 @@ def test_rotation_accepts_either_secret(fake: FakeClerk) -> None:
     assert post(app, *fake.webhook("user.updated", signing_secret=old)).status_code == 200
     other = "whsec_" + base64.b64encode(b"not one of the two 12345").decode()
     assert post(app, *fake.webhook("user.updated", signing_secret=other)).status_code == 400
+    assert len(received) == 2
 
 
 EXPECTED = {

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import random
 import shutil
 import subprocess
 import sys
@@ -203,6 +204,9 @@ class Builder:
             ("-1795000000", -NOW),
             ("0x6AFD0A80", 0),
             ("1e9", 1),
+            ("0" * 300 + str(NOW), NOW),
+            ("9" * 400, NOW),
+            ("-" + "9" * 400, NOW),
         ):
             self.add(
                 f"timestamp {text!r}", body=body, headers=self.signed(body, ts=ts, ts_text=text)
@@ -229,6 +233,21 @@ class Builder:
                 headers = good
             self.add(desc, headers=headers, body=body, secret=secret)
         self.add("secret with missing headers", headers=[], body=body, secret="whsec_!!")
+        # The secret decoder (@stablelib/base64) on random near-base64 text, seeded.
+        rng = random.Random(29)
+        alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/" * 3
+        alphabet += "=-_ \n\r."
+        lengths = [0, 1, 2, 3, 4, 5, 6, 7, 8, 31, 32, 33, 34, 35, 36]
+        for n in range(120):
+            length = rng.choice([*lengths, rng.randint(9, 60)])
+            secret = ("whsec_" if n % 3 else "") + "".join(
+                rng.choice(alphabet) for _ in range(length)
+            )
+            try:
+                headers = self.signed(body, secret=secret)
+            except WebhookVerificationError:
+                headers = good
+            self.add(f"random secret {n}", headers=headers, body=body, secret=secret)
         # Bodies.
         for desc, raw, rule in (
             ("empty body", b"", None),

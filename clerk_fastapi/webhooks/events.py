@@ -283,10 +283,14 @@ class BaseWebhookEvent(BaseModel):
     event_attributes: EventAttributes | None = None
     timestamp: int | None = Field(None, description="When Clerk created the event (ms).")
     instance_id: str | None = None
+    # From the headers, not the body: readOnly keeps them out of the documented request body.
     delivery_id: str = Field(
-        description="The svix-id header: one message, the same on every retry (deduplicate on it)."
+        description="The svix-id header: one message, the same on every retry (deduplicate on it).",
+        json_schema_extra={"readOnly": True},
     )
-    delivery_timestamp: int = Field(description="The svix-timestamp header (seconds).")
+    delivery_timestamp: int = Field(
+        description="The svix-timestamp header (seconds).", json_schema_extra={"readOnly": True}
+    )
 
 
 class UserEvent(BaseWebhookEvent):

@@ -35,6 +35,7 @@ _JS_WHITESPACE = (
 # was already trimmed).
 _PARSE_INT = re.compile(r"[+-]?([0-9]+)")
 _BASE64_INVALID = 256
+_MAX_DIGITS = 18
 
 
 def header_values(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -138,7 +139,13 @@ def parse_timestamp(text: str) -> int:
         raise WebhookVerificationError(
             WebhookErrorCode.INVALID_TIMESTAMP, "the svix-timestamp header is not a number"
         )
-    return int(match.group(0))
+    digits = match.group(1).lstrip("0") or "0"
+    sign = -1 if match.group(0).startswith("-") else 1
+    if len(digits) > _MAX_DIGITS:
+        # Far outside the tolerance either way, as JS's huge (or infinite) number is; and
+        # int() of thousands of digits would raise (Python's conversion limit).
+        return sign * 10**_MAX_DIGITS
+    return sign * int(digits)
 
 
 def check_timestamp(timestamp: int, now: int) -> None:

@@ -10,8 +10,16 @@ import hmac
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from clerk_fastapi.webhooks import UserEvent, WebhookVerificationError, sign, verify_webhook
+from clerk_fastapi.webhooks import (
+    UserEvent,
+    WebhookErrorCode,
+    WebhookVerificationError,
+    sign,
+    verify_webhook,
+)
 from clerk_fastapi.webhooks.signing import stablelib_base64_decode
 
 NOW = 1_795_000_000
@@ -188,3 +196,37 @@ def test_errors_never_hold_the_secret_or_signature() -> None:
             verify_webhook(hdrs, BODY, signing_secret=secret, now=NOW)
         text = str(info.value) + repr(info.value)
         assert secret[6:] not in text and hdrs["svix-signature"][3:] not in text
+
+
+def test_a_timestamp_of_thousands_of_digits_is_refused_cleanly() -> None:
+    # int() refuses more than 4,300 digits; JS reads a huge number (or Infinity): too new/old.
+    assert code(headers(svix_timestamp="9" * 5000)) == "timestamp_too_new"
+    assert code(headers(svix_timestamp="-" + "9" * 5000)) == "timestamp_too_old"
+    # Leading zeros do not count: parseInt("000...0001795000000") is the timestamp.
+    padded = "0" * 5000 + str(NOW)
+    assert code(headers(svix_timestamp=padded)) == "ok"
+
+
+_TEXT = st.text(alphabet=st.characters(min_codepoint=0, max_codepoint=0x2FF), max_size=60)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    id_=_TEXT,
+    ts=st.one_of(_TEXT, st.integers(-(10**30), 10**30).map(str)),
+    sig=_TEXT,
+    body=st.binary(max_size=200),
+    secret=st.one_of(st.just(SECRET), _TEXT.map(lambda t: "whsec_" + t), _TEXT),
+)
+def test_any_input_is_an_event_or_a_webhook_error(
+    id_: str, ts: str, sig: str, body: bytes, secret: str
+) -> None:
+    pairs = [("svix-id", id_), ("svix-timestamp", ts), ("svix-signature", sig)]
+    assert code(pairs, body=body, secret=secret) in {
+        "ok",
+        *(c.value for c in WebhookErrorCode),
+    }
+    # With a correct signature over whatever came, the body alone decides.
+    text = body.decode("utf-8", "replace").removeprefix("\ufeff")
+    signed = [("svix-id", "msg_1"), ("svix-timestamp", str(NOW)), ("svix-signature", svix(text))]
+    assert code(signed, body=body) in {"ok", "malformed_body"}

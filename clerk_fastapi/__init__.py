@@ -35,7 +35,8 @@ from clerk_fastapi.fastapi_auth.aliases import (
 from clerk_fastapi.fastapi_auth.app import Clerk
 from clerk_fastapi.fastapi_auth.dependency import Auth, get_clerk
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError
-from clerk_fastapi.fastapi_auth.webhook import ClerkWebhook, document_webhooks
+from clerk_fastapi.fastapi_auth.openapi import document_webhooks
+from clerk_fastapi.fastapi_auth.webhook import ClerkWebhook
 from clerk_fastapi.kinds import Credential, TokenKind, TokenVerifier
 from clerk_fastapi.principals import (
     APIKeyAuth,

@@ -152,6 +152,12 @@ def install_openapi(app: Any) -> None:
     app.openapi_schema = None
 
 
+def document_webhooks(app: Any) -> None:
+    """Document ``app``'s ``ClerkWebhook`` routes in its OpenAPI (request body and 400), for an
+    app with no ``Clerk`` attached (with one, ``lifespan``/``install`` already do this)."""
+    install_openapi(app)
+
+
 # -- what Swagger UI and clients need beyond the schemes (issue 20) -----------------------------
 
 

@@ -160,22 +160,3 @@ def document_webhook_routes(schema: dict[str, Any], app: Any) -> None:
                 },
             )
             operation.setdefault("responses", {}).setdefault("400", WEBHOOK_400)
-
-
-def document_webhooks(app: Any) -> None:
-    """Document ``app``'s ``ClerkWebhook`` routes in its OpenAPI (request body and 400), for an
-    app with no ``Clerk`` attached (with one, ``lifespan``/``install`` already do this)."""
-    if getattr(app, "_clerk_webhook_openapi_installed", False):
-        return
-    original = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema  # type: ignore[no-any-return]
-        schema: dict[str, Any] = original()
-        document_webhook_routes(schema, app)
-        return schema
-
-    app.openapi = openapi
-    app._clerk_webhook_openapi_installed = True
-    app.openapi_schema = None

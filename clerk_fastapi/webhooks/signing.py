@@ -36,6 +36,7 @@ _JS_WHITESPACE = (
 _PARSE_INT = re.compile(r"[+-]?([0-9]+)")
 _BASE64_INVALID = 256
 _MAX_DIGITS = 18
+_HUGE = 1_000_000_000_000_000_000  # 10**18: beyond any tolerance
 
 
 def header_values(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> dict[str, str]:
@@ -144,7 +145,7 @@ def parse_timestamp(text: str) -> int:
     if len(digits) > _MAX_DIGITS:
         # Far outside the tolerance either way, as JS's huge (or infinite) number is; and
         # int() of thousands of digits would raise (Python's conversion limit).
-        return sign * 10**_MAX_DIGITS
+        return sign * _HUGE
     return sign * int(digits)
 
 

@@ -5,6 +5,7 @@ Run it: USERS_DB=users.db CLERK_WEBHOOK_SIGNING_SECRET=whsec_... uvicorn webhook
 
 import os
 import sqlite3
+from typing import Annotated
 
 from fastapi import Depends, FastAPI
 
@@ -39,7 +40,9 @@ def create_app(database: str) -> FastAPI:
     app = FastAPI()
 
     @app.post("/webhooks/clerk")
-    async def clerk_webhook(event: WebhookEvent = Depends(ClerkWebhook())) -> dict[str, str]:
+    async def clerk_webhook(
+        event: Annotated[WebhookEvent, Depends(ClerkWebhook())],
+    ) -> dict[str, str]:
         async with dedupe.once(event) as first:
             if not first:
                 return {"status": "duplicate"}

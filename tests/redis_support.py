@@ -48,3 +48,54 @@ def redis_server() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def _wait_for_port(port: int) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"redis-server did not start on port {port}")
+
+
+class RestartableRedis:
+    """A redis-server that persists every write (AOF, fsync always) and can be stopped and
+    started again on the same port with the same data: what a production restart looks like."""
+
+    def __init__(self, directory: str) -> None:
+        self.binary = require_redis_server()
+        self.directory = directory
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        assert self.proc is None
+        self.proc = subprocess.Popen(
+            [
+                *(self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""),
+                *("--appendonly", "yes", "--appendfsync", "always", "--dir", self.directory),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait_for_port(self.port)
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()  # a clean shutdown: the AOF is complete
+            self.proc.wait(timeout=30)
+            self.proc = None
+
+
+@contextlib.contextmanager
+def restartable_redis(directory: str) -> Iterator[RestartableRedis]:
+    server = RestartableRedis(directory)
+    server.start()
+    try:
+        yield server
+    finally:
+        if server.proc is not None:
+            server.proc.kill()
+            server.proc.wait(timeout=10)

@@ -99,3 +99,60 @@ def restartable_redis(directory: str) -> Iterator[RestartableRedis]:
         if server.proc is not None:
             server.proc.kill()
             server.proc.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def redis_cluster(directory: str, nodes: int = 3) -> Iterator[str]:
+    """A real Redis Cluster of ``nodes`` masters on loopback (``redis-cli --cluster create``);
+    yields the URL of its first node."""
+    binary = require_redis_server()
+    cli = shutil.which("redis-cli")
+    if cli is None:
+        pytest.skip("redis-cli is not installed")
+    ports = [free_port() for _ in range(nodes)]
+    procs = []
+    try:
+        for port in ports:
+            node_dir = os.path.join(directory, str(port))
+            os.makedirs(node_dir, exist_ok=True)
+            procs.append(
+                subprocess.Popen(
+                    [
+                        *(binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""),
+                        *("--appendonly", "no", "--cluster-enabled", "yes", "--dir", node_dir),
+                        *("--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"),
+                    ],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                )
+            )
+        for port in ports:
+            _wait_for_port(port)
+        addresses = [f"127.0.0.1:{port}" for port in ports]
+        subprocess.run(
+            [cli, "--cluster", "create", *addresses, "--cluster-replicas", "0", "--cluster-yes"],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=60,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            states = [
+                subprocess.run(
+                    [cli, "-p", str(port), "cluster", "info"],
+                    capture_output=True,
+                    text=True,
+                    timeout=10,
+                ).stdout
+                for port in ports
+            ]
+            if all("cluster_state:ok" in state for state in states):
+                break
+            assert time.monotonic() < deadline, "the Redis Cluster did not become ready"
+            time.sleep(0.1)
+        yield f"redis://127.0.0.1:{ports[0]}/0"
+    finally:
+        for proc in procs:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -118,7 +118,7 @@ class RedisStore:
         key = self.key("r", digest)
 
         async def read(r: Any) -> Any:
-            pipe = r.pipeline()
+            pipe = r.pipeline(transaction=False)
             pipe.get(key)
             pipe.smembers(self._withdrawn)
             return await pipe.execute()
@@ -241,7 +241,7 @@ class RedisStore:
         ttl_ms = int((MAX_RESULT_SECONDS + 60) * 1000)
 
         async def add(r: Any) -> Any:
-            pipe = r.pipeline()
+            pipe = r.pipeline(transaction=False)
             pipe.sadd(self._withdrawn, *sorted(kids))
             pipe.pexpire(self._withdrawn, ttl_ms)
             return await pipe.execute()

@@ -121,6 +121,8 @@ def redis_cluster(directory: str, nodes: int = 3) -> Iterator[str]:
                         *(binary, "--port", str(port), "--bind", "127.0.0.1", "--save", ""),
                         *("--appendonly", "no", "--cluster-enabled", "yes", "--dir", node_dir),
                         *("--cluster-config-file", "nodes.conf", "--cluster-node-timeout", "5000"),
+                        # The bus port: by default port + 10000, which a free port may overflow.
+                        *("--cluster-port", str(free_port())),
                     ],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,

@@ -115,6 +115,14 @@ class Clerk:
         self.authenticator = Authenticator(
             settings, self.registry, clock, self.store, self.observer
         )
+        if settings.telemetry:
+            from clerk_fastapi.telemetry import available, instrument
+
+            if not available():
+                raise ConfigurationError(
+                    "CLERK_TELEMETRY needs the otel extra: pip install 'clerk-fastapi[otel]'"
+                )
+            self.telemetry = instrument(self)
 
     # -- observability --------------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.errors import (
@@ -27,6 +28,9 @@ from clerk_fastapi.errors import (
 from clerk_fastapi.jose.keys import UnsafeKeyError, VerificationKey, keys_from_jwks
 from clerk_fastapi.settings import ClerkSettings, mask_url
 from clerk_fastapi.singleflight import SingleFlight
+
+if TYPE_CHECKING:
+    from clerk_fastapi.telemetry import Telemetry
 
 logger = logging.getLogger("clerk_fastapi")
 
@@ -52,6 +56,7 @@ class JWKSStore:
         self._flight: SingleFlight[None] = SingleFlight()
         # Told which kids a refresh withdrew (the result cache stops serving their results).
         self.on_withdrawn: Callable[[set[str]], None] | None = None
+        self.telemetry: Telemetry | None = None  # set by telemetry.instrument
 
     def trusts(self, kid: str) -> bool | None:
         """Whether ``kid`` is among the keys this instance trusts; ``None`` before any fetch."""
@@ -151,7 +156,11 @@ class JWKSStore:
 
     async def _fetch(self) -> None:
         try:
-            await self._load()
+            if self.telemetry is None:
+                await self._load()
+            else:
+                with self.telemetry.jwks_fetch():
+                    await self._load()
         except UpstreamError as exc:
             self._unreachable = exc
             raise

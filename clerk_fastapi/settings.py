@@ -209,6 +209,13 @@ class ClerkSettings(BaseSettings):
     cache_timeout: float = Field(
         0.25, gt=0, le=5, description="Deadline (s) for one shared-cache operation."
     )
+    telemetry: bool = Field(
+        False,
+        description=(
+            "Emit OpenTelemetry metrics and spans (needs the otel extra: "
+            "pip install 'clerk-fastapi[otel]')."
+        ),
+    )
     cache_cluster: bool = Field(
         False, description="`CLERK_CACHE_URL` is a node of a Redis (or Valkey) Cluster."
     )

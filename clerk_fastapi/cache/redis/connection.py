@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, TypeVar
 
 import anyio
@@ -59,6 +60,8 @@ class RedisConnection:
         self.on_recovered: Callable[[], None] | None = None
         # Tells the caller (telemetry) how each operation went: ("ok" | "failed" | "skipped").
         self.on_operation: Callable[[str, float], None] | None = None
+        # A span around each operation (telemetry.instrument sets it).
+        self.span: Callable[[], AbstractContextManager[Any]] | None = None
 
     @property
     def cluster(self) -> bool:
@@ -128,8 +131,9 @@ class RedisConnection:
             self._report("skipped", started)
             return FAILED
         try:
-            with anyio.fail_after(self._timeout):
-                result = check(await op(self._redis()))
+            with self.span() if self.span is not None else nullcontext():
+                with anyio.fail_after(self._timeout):
+                    result = check(await op(self._redis()))
         except Exception as exc:
             self._failed(type(exc).__name__)
             self._report("failed", started)

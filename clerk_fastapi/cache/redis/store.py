@@ -86,6 +86,8 @@ class RedisStore:
         self._lookups: SingleFlight[Verified | None] = SingleFlight()
         self.forgets = ForgetLog(self.conn, self.near, self.prefix, self.key, clock)
         self._withdrawn = f"{self.prefix}withdrawn-kids"
+        # Told each lookup's tier and result (telemetry.instrument sets it).
+        self.on_lookup: Callable[[str, bool], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def key(self, kind: str, digest: bytes) -> str:
@@ -102,9 +104,15 @@ class RedisStore:
         await self.forgets.sync()
         local = self.near.peek(digest)
         if local is not None:
+            if self.on_lookup is not None:
+                self.on_lookup("local", True)
             return local
         # Concurrent requests with one token share one Redis lookup.
-        return await self._lookups.run(digest, lambda: self._get_shared(digest))
+        shared = await self._lookups.run(digest, lambda: self._get_shared(digest))
+        if self.on_lookup is not None:
+            self.on_lookup("local", False)
+            self.on_lookup("redis", shared is not None)
+        return shared
 
     def _max_age(self, verified: Verified) -> float | None:
         """How old a shared opaque result this instance accepts (``None``: any, up to its

@@ -115,6 +115,8 @@ class Clerk:
         self.authenticator = Authenticator(
             settings, self.registry, clock, self.store, self.observer
         )
+        # OpenTelemetry (the otel extra), when CLERK_TELEMETRY is on: docs/telemetry.md.
+        self.telemetry: Any = None
         if settings.telemetry:
             from clerk_fastapi.telemetry import available, instrument
 

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from fastapi import Depends, FastAPI
+from any_app import make_app
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
@@ -18,7 +18,6 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from redis_support import redis_server
 
-from clerk_fastapi import Auth, Clerk
 from clerk_fastapi.telemetry import instrument, route_of
 from clerk_fastapi.testing import FakeClerk
 
@@ -29,17 +28,6 @@ pytestmark = pytest.mark.anyio
 def redis_url() -> Iterator[str]:
     with redis_server() as (url, _proc):
         yield url
-
-
-def make_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    app.state.clerk = clerk
-
-    @app.get("/any")
-    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, str]:
-        return {"type": getattr(auth, "token_type", "")}
-
-    return app
 
 
 def points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:

@@ -6,13 +6,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import redis
-from fastapi import Depends, FastAPI
+from any_app import bearer, client
 from redis_support import redis_server
 
-from clerk_fastapi import Auth, Clerk
 from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
@@ -22,26 +20,6 @@ pytestmark = pytest.mark.anyio
 def redis_url() -> Iterator[str]:
     with redis_server() as (url, _proc):
         yield url
-
-
-def make_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    app.state.clerk = clerk
-
-    @app.get("/any")
-    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, str]:
-        return {"type": getattr(auth, "token_type", "")}
-
-    return app
-
-
-def client(clerk: Clerk) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=make_app(clerk))
-    return httpx.AsyncClient(transport=transport, base_url="http://app")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 async def test_a_worker_waiting_for_another_never_asks_clerk_again(

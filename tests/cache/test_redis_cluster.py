@@ -6,13 +6,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-import httpx
 import pytest
 import redis
-from fastapi import Depends, FastAPI
+from any_app import bearer, client
 from redis_support import redis_cluster
 
-from clerk_fastapi import Auth, Clerk
+from clerk_fastapi import Clerk
 from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
@@ -23,26 +22,6 @@ TIMEOUT = 5.0
 def cluster_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with redis_cluster(str(tmp_path_factory.mktemp("cluster"))) as url:
         yield url
-
-
-def make_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    app.state.clerk = clerk
-
-    @app.get("/any")
-    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, str]:
-        return {"type": getattr(auth, "token_type", "")}
-
-    return app
-
-
-def client(clerk: Clerk) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=make_app(clerk))
-    return httpx.AsyncClient(transport=transport, base_url="http://app")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def on_cluster(fake: FakeClerk, url: str, **settings: object) -> Clerk:

@@ -10,37 +10,16 @@ from pathlib import Path
 import httpx
 import pytest
 import redis
-from fastapi import Depends, FastAPI
+from any_app import bearer, client
 from redis_support import restartable_redis
 
-from clerk_fastapi import Auth, Clerk
+from clerk_fastapi import Clerk
 from clerk_fastapi.cache.redis.store import RedisStore
 from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
 # Generous deadlines: these tests check what is decided, not how fast (a busy 2-core machine).
 TIMEOUT = 5.0
-
-
-def make_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    app.state.clerk = clerk
-
-    @app.get("/any")
-    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, str]:
-        return {"type": getattr(auth, "token_type", "")}
-
-    return app
-
-
-def client(clerk: Clerk) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=make_app(clerk)), base_url="http://app"
-    )
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 def store_of(clerk: Clerk) -> RedisStore:

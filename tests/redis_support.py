@@ -81,6 +81,17 @@ class RestartableRedis:
             stderr=subprocess.DEVNULL,
         )
         _wait_for_port(self.port)
+        # Until it has loaded its data (it answers LOADING meanwhile): a started Redis is ready.
+        import redis
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if redis.Redis(port=self.port, socket_timeout=2).ping():
+                    return
+            except redis.RedisError:
+                assert time.monotonic() < deadline, "redis-server did not finish loading"
+                time.sleep(0.02)
 
     def stop(self) -> None:
         if self.proc is not None:

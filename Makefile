@@ -95,7 +95,13 @@ bench: $(STAMP_DEV) wrk
 fuzz: $(STAMP_DEV)
 	CLERK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -m "slow or not slow"
 
-soak: $(STAMP_DEV)
+# The project's soak (tests/soak/run.py: workers, Redis, the fake Clerk out of process, outages,
+# rotation, Redis restart with forgets, a worker killed) for CLERK_SOAK_SECONDS (10 minutes),
+# printing its per-phase figures; then the in-process fault/load soak with its memory check.
+# Its short form (30 s of load) is part of every `make test`.
+CLERK_SOAK_SECONDS ?= 600
+soak: $(STAMP_DEV) redis-server
+	CLERK_SOAK_SECONDS=$(CLERK_SOAK_SECONDS) $(BIN)/python -m pytest tests/test_soak.py -s
 	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py -m slow
 
 # Differential parity with @clerk/backend 3.25.0 (parity/): needs Node.js >= 20 and npm.

@@ -104,6 +104,16 @@ class Clerk:
         self.authenticator = Authenticator(
             settings, self.registry, clock, self.store, self.observer
         )
+        # OpenTelemetry (the otel extra), when CLERK_TELEMETRY is on: docs/telemetry.md.
+        self.telemetry: Any = None
+        if settings.telemetry:
+            from clerk_fastapi.telemetry import available, instrument
+
+            if not available():
+                raise ConfigurationError(
+                    "CLERK_TELEMETRY needs the otel extra: pip install 'clerk-fastapi[otel]'"
+                )
+            self.telemetry = instrument(self)
 
     # -- observability --------------------------------------------------------------------------
 

@@ -212,6 +212,16 @@ class ClerkSettings(BaseSettings):
     cache_timeout: float = Field(
         0.25, gt=0, le=5, description="Deadline (s) for one shared-cache operation."
     )
+    telemetry: bool = Field(
+        False,
+        description=(
+            "Emit OpenTelemetry metrics and spans (needs the otel extra: "
+            "pip install 'clerk-fastapi[otel]')."
+        ),
+    )
+    cache_cluster: bool = Field(
+        False, description="`CLERK_CACHE_URL` is a node of a Redis (or Valkey) Cluster."
+    )
     coalesce_window: float = Field(
         1.0, gt=0, le=10, description="Seconds a fleet-wide coalesced opaque result is shared."
     )

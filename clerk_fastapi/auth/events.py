@@ -61,11 +61,17 @@ class Observer:
     def __init__(self, on_authenticated: Hook | None = None, on_rejected: Hook | None = None):
         self.on_authenticated = on_authenticated
         self.on_rejected = on_rejected
+        # Every decision, for metrics (telemetry.instrument sets it; the hooks stay the user's).
+        self.telemetry: Callable[[AuthEvent], None] | None = None
 
     def wants(self, state: RequestState) -> bool:
         """Whether anybody listens for this decision (checked before building an event)."""
         hook = self.on_authenticated if state.status == "signed-in" else self.on_rejected
-        return hook is not None or logger.isEnabledFor(_LEVELS.get(state.error, logging.INFO))
+        return (
+            hook is not None
+            or self.telemetry is not None
+            or logger.isEnabledFor(_LEVELS.get(state.error, logging.INFO))
+        )
 
     async def emit(
         self, state: RequestState, started: float, accepts: Accepts | None = None
@@ -109,6 +115,11 @@ class Observer:
                     "clerk_accepts": event.accepts,
                 },
             )
+        if self.telemetry is not None:
+            try:
+                self.telemetry(event)
+            except Exception:
+                logger.exception("clerk_fastapi telemetry failed")
         if hook is not None:
             try:
                 result = hook(event)

@@ -3,10 +3,28 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from clerk_fastapi.mcp.resource import MCPResource
 from clerk_fastapi.principals import OAuthAuth
+
+# The token ``MCPResource.protect()`` verified for the request now running, and its fields: the
+# adapters' verifiers (which the framework calls for the same request) reuse it.
+_GUARDED: ContextVar[tuple[MCPResource, str, dict[str, Any]] | None] = ContextVar(
+    "clerk_fastapi_mcp_guarded", default=None
+)
+
+
+@contextmanager
+def verified_by_guard(resource: MCPResource, token: str, fields: dict[str, Any]) -> Iterator[None]:
+    reset = _GUARDED.set((resource, token, fields))
+    try:
+        yield
+    finally:
+        _GUARDED.reset(reset)
 
 
 def access_token_fields(resource: MCPResource, token: str, auth: OAuthAuth) -> dict[str, Any]:
@@ -35,6 +53,10 @@ def checked_resource(resource: object, adapter: str) -> MCPResource:
 
 async def verified_fields(resource: MCPResource, token: str) -> dict[str, Any] | None:
     """The ``AccessToken`` fields of a valid OAuth token for ``resource``; ``None`` (401) for
-    any other token; raises ``UpstreamError`` when Clerk cannot answer now."""
+    any other token; raises ``UpstreamError`` when Clerk cannot answer now. Behind
+    ``resource.protect()`` the token it verified for this request is not verified again."""
+    guarded = _GUARDED.get()
+    if guarded is not None and guarded[0] is resource and guarded[1] == token:
+        return dict(guarded[2])
     auth = await resource.authenticate(token)
     return None if auth is None else access_token_fields(resource, token, auth)

@@ -166,8 +166,10 @@ async def test_every_challenge(fake: FakeClerk) -> None:
         narrow = fake.oauth_token("jwt", scopes=["profile"], aud=URL)
         forbidden = await client.post("/mcp", headers=bearer(narrow))
         assert forbidden.status_code == 403
+        # Every scope the route needs, not only the missing one (MCP 2026-07-28 step-up).
         assert forbidden.headers["www-authenticate"] == (
-            f'Bearer error="insufficient_scope", scope="email", resource_metadata="{META}"'
+            f'Bearer error="insufficient_scope", scope="profile email", '
+            f'resource_metadata="{META}"'
         )
         opaque = fake.oauth_token("opaque", scopes=["profile", "email"], aud=[URL])
         fake.fail("oauth_verify", "status", status=503, retry_after=7)

@@ -329,3 +329,19 @@ async def test_sdk_client_discovers_and_signs_in(fake: FakeClerk, token_format: 
         # The token the client got is bound to this server (Clerk sets aud from `resource`).
         verified = await fake.clerk().oauth_tokens.verify(storage.tokens.access_token)
         assert verified.aud == [url]
+
+
+def test_the_sdk_checks_the_resource_whenever_the_audience_is_required() -> None:
+    """``validate_token_resource`` (``mcp`` 3.0's default) is on when ``aud`` must name the
+    resource: the SDK's own check then runs too (the end-to-end tests above pass with it on,
+    for JWT and opaque tokens); off only with ``require_audience=False``, where a token without
+    ``aud`` has no resource to compare."""
+    import warnings
+
+    clerk = FakeClerk().clerk()
+    strict = MCPResource(clerk, url="https://api.example.com/mcp", scopes=["profile"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no MCPDeprecationWarning about the unset flag
+        assert auth_settings(strict).validate_token_resource is True
+    lax = MCPResource(clerk, url="https://api.example.com/mcp", require_audience=False)
+    assert auth_settings(lax).validate_token_resource is False

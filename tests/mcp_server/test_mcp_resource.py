@@ -168,8 +168,7 @@ async def test_every_challenge(fake: FakeClerk) -> None:
         assert forbidden.status_code == 403
         # Every scope the route needs, not only the missing one (MCP 2026-07-28 step-up).
         assert forbidden.headers["www-authenticate"] == (
-            f'Bearer error="insufficient_scope", scope="profile email", '
-            f'resource_metadata="{META}"'
+            f'Bearer error="insufficient_scope", scope="profile email", resource_metadata="{META}"'
         )
         opaque = fake.oauth_token("opaque", scopes=["profile", "email"], aud=[URL])
         fake.fail("oauth_verify", "status", status=503, retry_after=7)

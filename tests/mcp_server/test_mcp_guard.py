@@ -350,3 +350,34 @@ def test_called_tools_reads_calls_and_batches() -> None:
     for body in (b"", b"{", b"[]", b'{"method": "tools/call"}', b'{"params": {"name": "a"}}'):
         assert called_tools(body) == []
     assert called_tools(b'{"method": "tools/call", "params": {"name": 5}}') == []
+
+
+@pytest.mark.parametrize("ttl", [0, 60])
+@pytest.mark.parametrize("framework", FRAMEWORKS)
+async def test_backend_api_calls_per_stateless_request(
+    fake: FakeClerk, framework: Framework, ttl: int
+) -> None:
+    """The stateless protocol authenticates every HTTP request: with an opaque token and the
+    cache off that is one Backend API call per request (the SDK client's discovery probe and
+    each tool call); with ``CLERK_MACHINE_TOKEN_CACHE_TTL`` one per token."""
+    with running(fake, framework, machine_token_cache_ttl=ttl) as url:
+        token = fake.oauth_token("opaque", scopes=["profile"], aud=url)
+        sent: list[str] = []
+
+        async def count(request: httpx2.Request) -> None:
+            sent.append(request.method)
+
+        http = httpx2.AsyncClient(
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+            event_hooks={"request": [count]},
+        )
+        fake.reset_counters()
+        async with (
+            http,
+            Client(streamable_http_client(url, http_client=http), mode=MODERN) as client,
+        ):
+            for _ in range(3):
+                assert not (await client.call_tool("whoami", {})).is_error
+    assert len(sent) >= 3
+    assert fake.hits["oauth_verify"] == (len(sent) if ttl == 0 else 1)

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
+.PHONY: demo test test-clone test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ docs: $(STAMP_DEV)
 	$(BIN)/mkdocs build --strict --site-dir site
 
 test: lint typecheck imports pytest docs
+
+# A clone of the last commit in an empty temporary directory (nothing beside it, no ../ data)
+# passes `make test`: the test data lives in tests/data. .ci/run calls it.
+test-clone:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+		git clone -q "$(CURDIR)" "$$d/clerk-fastapi" && \
+		$(MAKE) -C "$$d/clerk-fastapi" test PYTHON=$(PYTHON)
 
 test-core:
 	$(MAKE) typecheck imports pytest VENV=.venv-core EXTRAS=dev

@@ -61,14 +61,16 @@ class ProtectedMCPApp:
 
     def __getattr__(self, name: str) -> Any:
         # The wrapped app's attributes (a FastMCP app's ``lifespan``, a Starlette ``state``).
+        if name == "app":
+            raise AttributeError(name)
         return getattr(self.app, name)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if (
-            scope["type"] != "http"
-            or scope.get("method") == "OPTIONS"
-            or "/.well-known/" in scope.get("path", "")
-        ):
+        kind = scope["type"]
+        if kind == "websocket":
+            await self._websocket(scope, receive, send)
+            return
+        if kind != "http" or scope.get("method") == "OPTIONS" or _metadata_path(scope):
             await self.app(scope, receive, send)
             return
         resource = self.resource
@@ -114,6 +116,32 @@ class ProtectedMCPApp:
         with verified_by_guard(resource, token, fields), _sdk_context(scope):
             await self.app(scope, _replay(body, receive) if body is not None else receive, send)
 
+    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """MCP speaks no WebSocket, but a wrapped app that does gets the same rules (the
+        resource's scopes): a refused connection is closed with 1008 before it is accepted."""
+        conn = HTTPConnection(scope)
+        state = await self.resource.clerk.authenticate_request(conn, "oauth_token")
+        principal = state.to_auth()
+        if (
+            isinstance(principal, OAuthAuth)
+            and self.resource.audience_refusal(principal) is None
+            and all(name in principal.scopes for name in self.resource.scopes)
+        ):
+            token = _bearer(conn)
+            fields = access_token_fields(self.resource, token, principal)
+            _hand_over(scope, fields)
+            with verified_by_guard(self.resource, token, fields), _sdk_context(scope):
+                await self.app(scope, receive, send)
+            return
+        logger.info(
+            "MCP WebSocket refused: reason=%s token=%s resource=%s",
+            state.reason or "refused",
+            state.fingerprint or "-",
+            self.resource.url,
+        )
+        await receive()  # websocket.connect
+        await send({"type": "websocket.close", "code": 1008})
+
     def _log(
         self,
         conn: HTTPConnection,
@@ -154,6 +182,16 @@ def called_tools(body: bytes) -> list[str]:
         if isinstance(name, str):
             names.append(name)
     return names
+
+
+def _metadata_path(scope: Scope) -> bool:
+    """A ``/.well-known/`` route of the wrapped app itself (relative to where it is mounted):
+    the frameworks' metadata routes are public."""
+    path: str = scope.get("path", "")
+    root: str = scope.get("root_path", "")
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    return path.startswith("/.well-known/")
 
 
 def _refused(state: RequestState, reason: str, message: str) -> RequestState:

@@ -6,7 +6,6 @@ server the proxy signs in with. The network calls per verification are counted o
 from __future__ import annotations
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -24,6 +23,7 @@ from fastmcp.server.auth.providers.clerk import ClerkProvider, ClerkTokenVerifie
 from fastmcp.server.dependencies import get_access_token
 from key_value.aio.stores.memory import MemoryStore
 from mcp.client.auth import AuthorizationCodeResult
+from mcp_support import free_port
 
 from clerk_fastapi.mcp import MCPResource
 from clerk_fastapi.mcp.fastmcp import ClerkFastMCPVerifier, clerk_provider
@@ -92,12 +92,6 @@ async def test_network_calls_per_request(form: Literal["jwt", "opaque"]) -> None
         }
     else:
         assert measured == {"fastmcp": (2, 2), "ours ttl=0": (1, 1), "ours ttl=60": (1, 0)}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class HeadlessOAuth(OAuth):

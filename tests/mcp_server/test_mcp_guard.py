@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
@@ -25,7 +24,8 @@ from fastapi import FastAPI
 from mcp import Client
 from mcp.client.auth import AuthorizationCodeResult, OAuthClientProvider
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientMetadata
+from mcp_support import Storage, free_port
 
 from clerk_fastapi import Clerk
 from clerk_fastapi.mcp import MCPResource
@@ -38,12 +38,6 @@ Framework = Literal["sdk", "fastmcp"]
 FRAMEWORKS: list[Framework] = ["sdk", "fastmcp"]
 MODERN = "2026-07-28"
 HEADERS = {"Accept": "application/json, text/event-stream", "MCP-Protocol-Version": "2025-11-25"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def build_app(clerk: Clerk, url: str, framework: Framework, *, adapters: bool = False) -> FastAPI:
@@ -267,24 +261,6 @@ async def test_each_refusal_is_logged_with_its_reason(
     assert "tools=delete_note" in refusals[0]
     assert "missing=notes:write" in refusals[0]
     assert token not in refusals[0]
-
-
-class Storage:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)

@@ -4,7 +4,6 @@ server (served on loopback so the client's discovery and sign-in run offline).""
 
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,7 +19,8 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import MCPServer
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientMetadata
+from mcp_support import Storage, free_port
 
 from clerk_fastapi import Clerk
 from clerk_fastapi.mcp import MCPResource
@@ -29,12 +29,6 @@ from clerk_fastapi.testing import FakeClerk
 from clerk_fastapi.testing.fake import serve_asgi
 
 pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def build_app(clerk: Clerk, url: str) -> tuple[FastAPI, MCPResource]:
@@ -247,24 +241,6 @@ async def test_backend_api_calls_per_session(fake: FakeClerk, ttl: int) -> None:
         assert 4 <= calls <= counted.count
     else:
         assert calls == 1
-
-
-class Storage:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
 
 
 @pytest.mark.parametrize("token_format", ["jwt", "opaque"])

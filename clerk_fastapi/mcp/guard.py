@@ -26,9 +26,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from starlette.requests import HTTPConnection
 from starlette.responses import JSONResponse
@@ -36,15 +36,37 @@ from starlette.responses import JSONResponse
 from clerk_fastapi.auth.state import RequestState
 from clerk_fastapi.errors import Reason
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError, error_for_state, insufficient_scope
-from clerk_fastapi.mcp._access import access_token_fields, verified_by_guard
+from clerk_fastapi.mcp.handover import access_token_fields, verified_by_guard
 from clerk_fastapi.principals import OAuthAuth
 
 if TYPE_CHECKING:
     from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-    from clerk_fastapi.mcp.resource import MCPResource
+    from clerk_fastapi.clerk import Clerk
 
 logger = logging.getLogger("clerk_fastapi")
+
+
+class GuardedResource(Protocol):
+    """What the guard uses of an ``MCPResource`` (``resource`` imports this module)."""
+
+    clerk: Clerk
+    url: str
+    issuer: str
+    metadata_url: str
+    scopes: tuple[str, ...]
+
+    @property
+    def tool_scopes(self) -> Mapping[str, tuple[str, ...]]: ...
+
+    @property
+    def scopes_supported(self) -> tuple[str, ...]: ...
+
+    def scopes_for(self, tools: Iterable[str] = ()) -> tuple[str, ...]: ...
+
+    def audience_refusal(self, principal: OAuthAuth) -> tuple[str, str] | None: ...
+
+    def matching_audience(self, principal: OAuthAuth) -> str | None: ...
 
 
 class ProtectedMCPApp:
@@ -52,7 +74,7 @@ class ProtectedMCPApp:
     ``OPTIONS`` (CORS preflight) and ``/.well-known/`` paths (the frameworks' metadata routes)
     pass untouched, as do lifespan events."""
 
-    def __init__(self, resource: MCPResource, app: ASGIApp, *, max_body_size: int) -> None:
+    def __init__(self, resource: GuardedResource, app: ASGIApp, *, max_body_size: int) -> None:
         if not isinstance(max_body_size, int) or max_body_size < 1:
             raise ValueError("max_body_size must be a positive number of bytes")
         self.resource = resource
@@ -111,7 +133,7 @@ class ProtectedMCPApp:
             await _send(send, error)
             return
         token = _bearer(conn)
-        fields = access_token_fields(resource, token, principal)
+        fields = _fields(resource, token, principal)
         _hand_over(scope, fields)
         with verified_by_guard(resource, token, fields), _sdk_context(scope):
             await self.app(scope, _replay(body, receive) if body is not None else receive, send)
@@ -128,7 +150,7 @@ class ProtectedMCPApp:
             and all(name in principal.scopes for name in self.resource.scopes)
         ):
             token = _bearer(conn)
-            fields = access_token_fields(self.resource, token, principal)
+            fields = _fields(self.resource, token, principal)
             _hand_over(scope, fields)
             with verified_by_guard(self.resource, token, fields), _sdk_context(scope):
                 await self.app(scope, receive, send)
@@ -182,6 +204,12 @@ def called_tools(body: bytes) -> list[str]:
         if isinstance(name, str):
             names.append(name)
     return names
+
+
+def _fields(resource: GuardedResource, token: str, principal: OAuthAuth) -> dict[str, Any]:
+    return access_token_fields(
+        token, principal, issuer=resource.issuer, resource=resource.matching_audience(principal)
+    )
 
 
 def _metadata_path(scope: Scope) -> bool:

@@ -16,6 +16,7 @@ from clerk_fastapi.principals import OAuthAuth
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from fastapi.security import SecurityScopes
     from pydantic import BaseModel
     from starlette.types import ASGIApp
 
@@ -231,6 +232,11 @@ class ResourceAuth(Auth):
             **options,
         )
         self.resource = resource
+
+    def _scopes_for(self, security_scopes: SecurityScopes) -> list[str]:
+        # The 401 names the scopes to request: the route's, else what the resource advertises
+        # (a client that asks Clerk for nothing, or for ``openid``, is refused: the scope trap).
+        return super()._scopes_for(security_scopes) or list(self.resource.scopes_supported)
 
     def missing(self, principal: BaseModel, extra_scopes: Sequence[str] = ()) -> list[str]:
         """When a scope is missing, every scope the route needs: the MCP spec's 403

@@ -309,3 +309,34 @@ async def test_authenticate_for_adapters(fake: FakeClerk) -> None:
     fake.fail("oauth_verify", "down")
     with pytest.raises(UpstreamError, match="may be valid"):
         await resource.authenticate(opaque)
+
+
+async def test_challenges_name_scopes_to_request_even_when_none_is_required(
+    fake: FakeClerk,
+) -> None:
+    """The Clerk scope trap: a client told no scope asks Clerk for none (or for ``openid``) and
+    is refused. With no required scope the 401 names what the resource advertises."""
+    resource = MCPResource(fake.clerk(), url=URL, scopes_supported=["profile", "email"])
+    async with client_for(mcp_app(resource)) as client:
+        missing = await client.post("/mcp")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == (
+        f'Bearer scope="profile email", resource_metadata="{META}"'
+    )
+
+
+def test_scopes_supported_defaults_to_every_scope_a_call_may_need(fake: FakeClerk) -> None:
+    resource = MCPResource(
+        fake.clerk(), url=URL, scopes=["profile"], tool_scopes={"delete_note": "notes:write"}
+    )
+
+    @resource.requires_scopes("notes:admin", tool="purge")
+    async def purge_notes() -> None: ...
+
+    assert resource.scopes_supported == ("profile", "notes:write", "notes:admin")
+    assert resource.metadata()["scopes_supported"] == ["profile", "notes:write", "notes:admin"]
+    assert resource.scopes_for(["purge", "unknown"]) == ("profile", "notes:admin")
+    with pytest.raises(ValueError):
+        resource.require_tool_scopes("x", [])
+    with pytest.raises(ValueError):
+        resource.require_tool_scopes("x", ["two words"])

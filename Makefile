@@ -87,6 +87,7 @@ soak: $(STAMP_DEV)
 	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py -m slow
 
 # Differential parity with @clerk/backend 3.25.0 (parity/): needs Node.js >= 20 and npm.
+# sdk_wire.py: the JS SDK as a client of the fake, on every endpoint it serves (issue 26).
 PARITY_LOCK := parity/package-lock.json
 PARITY_STAMP := parity/node_modules/.installed-lock
 
@@ -102,6 +103,7 @@ $(PARITY_STAMP): $(PARITY_LOCK) | parity-node
 
 parity: $(STAMP_DEV) parity-node $(PARITY_STAMP)
 	$(BIN)/python parity/run.py
+	$(BIN)/python parity/sdk_wire.py
 
 clean:
 	rm -rf $(VENV) .venv-core .venv-3.* site dist build parity/node_modules

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlencode
 
+import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -141,8 +142,6 @@ class FrontendAPI(Minting):
             if resource.get("aud"):
                 answer["aud"] = resource["aud"]
             return answer
-        import jwt
-
         try:
             header = jwt.get_unverified_header(token)
             keys = jwt.PyJWKSet.from_dict(self.jwks())

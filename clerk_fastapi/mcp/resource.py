@@ -26,7 +26,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 # Clerk's ``TokenVerificationErrorReason.TokenInvalidAudience``.
-AUDIENCE_MISMATCH = "token-invalid-audience"
+AUDIENCE_MISMATCH = Reason.TOKEN_INVALID_AUDIENCE
 
 
 def _names(value: str | Iterable[str], what: str) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ For MCP clients that cannot register with Clerk: FastMCP is their authorization 
 them in at Clerk with your OAuth application. `clerk_provider()` keeps that flow and replaces the
 two Frontend API calls FastMCP's verifier makes per request (introspection and userinfo) with
 this package's verification: at+jwt checked locally, oat_ through the cached Backend API, the
-audience checked. Needs `pip install "clerk-fastapi[mcp]"`; run it to sign in offline.
+audience checked. Needs the extra `clerk-fastapi[mcp]`; run it to sign in offline.
 """
 
 import contextlib

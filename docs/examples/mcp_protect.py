@@ -1,6 +1,6 @@
 """resource.protect(): Clerk's answers in front of a mounted MCP app, with per-tool scopes.
 
-Needs `pip install "clerk-fastapi[mcp]"`. Run it to see the challenges an MCP client gets from
+Needs the extra `clerk-fastapi[mcp]`. Run it to see the challenges an MCP client gets from
 an SDK server and a FastMCP server (stateless streamable HTTP), with the fake Clerk.
 """
 

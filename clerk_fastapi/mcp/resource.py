@@ -4,8 +4,8 @@ is the Clerk instance. No import of the ``mcp`` SDK or FastMCP: the adapters liv
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 from clerk_fastapi.clerk import Clerk
@@ -16,6 +16,13 @@ from clerk_fastapi.principals import OAuthAuth
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from fastapi.security import SecurityScopes
+    from pydantic import BaseModel
+    from starlette.types import ASGIApp
+
+    from clerk_fastapi.mcp.guard import ProtectedMCPApp
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 # Clerk's ``TokenVerificationErrorReason.TokenInvalidAudience``.
@@ -36,8 +43,10 @@ class MCPResource:
     ``url`` is the canonical resource URI: the metadata's ``resource``, and the audience every
     OAuth token must carry (``require_audience=False`` tolerates a token with no ``aud``: Clerk
     sets one only when the client sent ``resource``; a token for another resource is always
-    refused). ``scopes`` are required on every call; ``scopes_supported`` (default: ``scopes``)
-    is advertised. ``authorization_server`` defaults to ``CLERK_ISSUER``, else the Frontend API
+    refused). ``scopes`` are required on every call. ``tool_scopes`` maps a tool name to the
+    scopes a ``tools/call`` of it needs on top of ``scopes`` (checked by ``protect()``; see also
+    ``requires_scopes``). ``scopes_supported`` (default: ``scopes`` and every tool's) is
+    advertised. ``authorization_server`` defaults to ``CLERK_ISSUER``, else the Frontend API
     of the publishable key (``https://<frontend-api>``, no trailing slash).
     """
 
@@ -48,6 +57,7 @@ class MCPResource:
         url: str,
         scopes: str | Iterable[str] = (),
         scopes_supported: str | Iterable[str] | None = None,
+        tool_scopes: Mapping[str, str | Iterable[str]] | None = None,
         resource_name: str | None = None,
         resource_documentation: str | None = None,
         authorization_server: str | None = None,
@@ -58,9 +68,12 @@ class MCPResource:
         self.clerk = clerk
         self.url = check_resource_url(url)
         self.scopes = _names(scopes, "scopes")
-        self.scopes_supported = (
-            self.scopes if scopes_supported is None else _names(scopes_supported, "scopes")
+        self._scopes_supported = (
+            None if scopes_supported is None else _names(scopes_supported, "scopes")
         )
+        self.tool_scopes: dict[str, tuple[str, ...]] = {}
+        for tool, needed in (tool_scopes or {}).items():
+            self.require_tool_scopes(tool, needed)
         self.resource_name = resource_name
         self.resource_documentation = resource_documentation
         if not isinstance(require_audience, bool):
@@ -72,6 +85,43 @@ class MCPResource:
         # RFC 9728 §3.1: the well-known segment goes between the host and the path.
         self.metadata_path = WELL_KNOWN + parts.path.rstrip("/")
         self.metadata_url = f"{parts.scheme}://{parts.netloc}{self.metadata_path}"
+
+    @property
+    def scopes_supported(self) -> tuple[str, ...]:
+        """The scopes clients are told to request: ``scopes_supported`` when given, else the
+        resource's ``scopes`` and every tool's (so a client that registers with these can call
+        every tool after consent)."""
+        if self._scopes_supported is not None:
+            return self._scopes_supported
+        every = [*self.scopes, *(s for needed in self.tool_scopes.values() for s in needed)]
+        return tuple(dict.fromkeys(every))
+
+    # -- per-tool scopes ------------------------------------------------------------------------
+
+    def require_tool_scopes(self, tool: str, scopes: str | Iterable[str]) -> None:
+        """A ``tools/call`` of ``tool`` needs ``scopes`` on top of the resource's ``scopes``."""
+        if not isinstance(tool, str) or not tool:
+            raise ValueError(f"tool must be a tool name, got {tool!r}")
+        needed = _names(scopes, "scopes")
+        if not needed:
+            raise ValueError(f"tool {tool!r}: give at least one scope")
+        self.tool_scopes[tool] = needed
+
+    def requires_scopes(self, *scopes: str, tool: str | None = None) -> Callable[[F], F]:
+        """Decorator: the tool defined by the function (its name, or ``tool=``) needs
+        ``scopes``. Put it under the framework's ``@mcp.tool`` decorator; the function is
+        returned unchanged."""
+
+        def register(function: F) -> F:
+            self.require_tool_scopes(tool or function.__name__, scopes)
+            return function
+
+        return register
+
+    def scopes_for(self, tools: Iterable[str] = ()) -> tuple[str, ...]:
+        """Every scope a request calling ``tools`` needs: the resource's, then each tool's."""
+        every = [*self.scopes, *(s for t in tools for s in self.tool_scopes.get(t, ()))]
+        return tuple(dict.fromkeys(every))
 
     def _default_issuer(self) -> str:
         settings = self.clerk.settings
@@ -148,6 +198,14 @@ class MCPResource:
             return None
         return principal
 
+    def protect(self, app: ASGIApp, *, max_body_size: int = 4 * 1024 * 1024) -> ProtectedMCPApp:
+        """Wrap a mounted MCP app (official SDK or FastMCP): every request to it is
+        authenticated with this resource's rules before the framework sees it, and refused with
+        this package's answers (see ``clerk_fastapi.mcp.guard``)."""
+        from clerk_fastapi.mcp.guard import ProtectedMCPApp
+
+        return ProtectedMCPApp(self, app, max_body_size=max_body_size)
+
     def matching_audience(self, principal: OAuthAuth) -> str | None:
         """This resource's URL when the token's ``aud`` names it (the SDK's
         ``AccessToken.resource``), else ``None``."""
@@ -174,6 +232,18 @@ class ResourceAuth(Auth):
             **options,
         )
         self.resource = resource
+
+    def _scopes_for(self, security_scopes: SecurityScopes) -> list[str]:
+        # The 401 names the scopes to request: the route's, else what the resource advertises
+        # (a client that asks Clerk for nothing, or for ``openid``, is refused: the scope trap).
+        return super()._scopes_for(security_scopes) or list(self.resource.scopes_supported)
+
+    def missing(self, principal: BaseModel, extra_scopes: Sequence[str] = ()) -> list[str]:
+        """When a scope is missing, every scope the route needs: the MCP spec's 403
+        ``insufficient_scope`` names them all, so the client steps up to a token holding all."""
+        if not super().missing(principal, extra_scopes):
+            return []
+        return list(dict.fromkeys([*self.scopes, *extra_scopes]))
 
     def refuse(self, principal: Any) -> tuple[str, str] | None:
         if not isinstance(principal, OAuthAuth):

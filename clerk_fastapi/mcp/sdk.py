@@ -37,8 +37,10 @@ class ClerkTokenVerifier:
 
 def auth_settings(resource: MCPResource) -> AuthSettings:
     """``issuer_url`` = Clerk (a string: no trailing slash is added), ``resource_server_url`` =
-    the resource's URL, ``required_scopes`` = its scopes. ``validate_token_resource=False``: the
-    verifier checks the audience itself (and honours ``require_audience=False``)."""
+    the resource's URL, ``required_scopes`` = its scopes. ``validate_token_resource`` is on
+    whenever the resource requires an audience (the verifier checks it too, and fills
+    ``AccessToken.resource`` with this URL when ``aud`` names it); with
+    ``require_audience=False`` it is off: a token without ``aud`` has no resource to compare."""
     # Strings, not AnyHttpUrl: pydantic validates them (and adds no trailing slash here).
     urls: dict[str, Any] = {
         "issuer_url": resource.issuer,
@@ -46,5 +48,7 @@ def auth_settings(resource: MCPResource) -> AuthSettings:
         "service_documentation_url": resource.resource_documentation,
     }
     return AuthSettings(
-        **urls, required_scopes=list(resource.scopes) or None, validate_token_resource=False
+        **urls,
+        required_scopes=list(resource.scopes) or None,
+        validate_token_resource=resource.require_audience,
     )

@@ -3,7 +3,6 @@
 the authorization server on loopback."""
 
 import contextlib
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -18,6 +17,7 @@ from fastmcp import Client, FastMCP
 from fastmcp.client.auth import BearerAuth, OAuth
 from fastmcp.server.dependencies import get_access_token
 from mcp.client.auth import AuthorizationCodeResult
+from mcp_support import free_port
 
 from clerk_fastapi import Clerk
 from clerk_fastapi.mcp import MCPResource
@@ -26,12 +26,6 @@ from clerk_fastapi.testing import FakeClerk
 from clerk_fastapi.testing.fake import serve_asgi
 
 pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def build_app(clerk: Clerk, url: str) -> FastAPI:

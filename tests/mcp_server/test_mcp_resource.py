@@ -166,8 +166,9 @@ async def test_every_challenge(fake: FakeClerk) -> None:
         narrow = fake.oauth_token("jwt", scopes=["profile"], aud=URL)
         forbidden = await client.post("/mcp", headers=bearer(narrow))
         assert forbidden.status_code == 403
+        # Every scope the route needs, not only the missing one (MCP 2026-07-28 step-up).
         assert forbidden.headers["www-authenticate"] == (
-            f'Bearer error="insufficient_scope", scope="email", resource_metadata="{META}"'
+            f'Bearer error="insufficient_scope", scope="profile email", resource_metadata="{META}"'
         )
         opaque = fake.oauth_token("opaque", scopes=["profile", "email"], aud=[URL])
         fake.fail("oauth_verify", "status", status=503, retry_after=7)
@@ -308,3 +309,34 @@ async def test_authenticate_for_adapters(fake: FakeClerk) -> None:
     fake.fail("oauth_verify", "down")
     with pytest.raises(UpstreamError, match="may be valid"):
         await resource.authenticate(opaque)
+
+
+async def test_challenges_name_scopes_to_request_even_when_none_is_required(
+    fake: FakeClerk,
+) -> None:
+    """The Clerk scope trap: a client told no scope asks Clerk for none (or for ``openid``) and
+    is refused. With no required scope the 401 names what the resource advertises."""
+    resource = MCPResource(fake.clerk(), url=URL, scopes_supported=["profile", "email"])
+    async with client_for(mcp_app(resource)) as client:
+        missing = await client.post("/mcp")
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == (
+        f'Bearer scope="profile email", resource_metadata="{META}"'
+    )
+
+
+def test_scopes_supported_defaults_to_every_scope_a_call_may_need(fake: FakeClerk) -> None:
+    resource = MCPResource(
+        fake.clerk(), url=URL, scopes=["profile"], tool_scopes={"delete_note": "notes:write"}
+    )
+
+    @resource.requires_scopes("notes:admin", tool="purge")
+    async def purge_notes() -> None: ...
+
+    assert resource.scopes_supported == ("profile", "notes:write", "notes:admin")
+    assert resource.metadata()["scopes_supported"] == ["profile", "notes:write", "notes:admin"]
+    assert resource.scopes_for(["purge", "unknown"]) == ("profile", "notes:admin")
+    with pytest.raises(ValueError):
+        resource.require_tool_scopes("x", [])
+    with pytest.raises(ValueError):
+        resource.require_tool_scopes("x", ["two words"])

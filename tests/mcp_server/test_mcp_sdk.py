@@ -4,7 +4,6 @@ server (served on loopback so the client's discovery and sign-in run offline).""
 
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -20,7 +19,8 @@ from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver import MCPServer
-from mcp.shared.auth import OAuthClientInformationFull, OAuthClientMetadata, OAuthToken
+from mcp.shared.auth import OAuthClientMetadata
+from mcp_support import Storage, free_port
 
 from clerk_fastapi import Clerk
 from clerk_fastapi.mcp import MCPResource
@@ -29,12 +29,6 @@ from clerk_fastapi.testing import FakeClerk
 from clerk_fastapi.testing.fake import serve_asgi
 
 pytestmark = pytest.mark.anyio
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def build_app(clerk: Clerk, url: str) -> tuple[FastAPI, MCPResource]:
@@ -249,24 +243,6 @@ async def test_backend_api_calls_per_session(fake: FakeClerk, ttl: int) -> None:
         assert calls == 1
 
 
-class Storage:
-    def __init__(self) -> None:
-        self.tokens: OAuthToken | None = None
-        self.client: OAuthClientInformationFull | None = None
-
-    async def get_tokens(self) -> OAuthToken | None:
-        return self.tokens
-
-    async def set_tokens(self, tokens: OAuthToken) -> None:
-        self.tokens = tokens
-
-    async def get_client_info(self) -> OAuthClientInformationFull | None:
-        return self.client
-
-    async def set_client_info(self, client_info: OAuthClientInformationFull) -> None:
-        self.client = client_info
-
-
 @pytest.mark.parametrize("token_format", ["jwt", "opaque"])
 async def test_sdk_client_discovers_and_signs_in(fake: FakeClerk, token_format: Any) -> None:
     """No token at first: the SDK client follows the 401 to the app's metadata (its own
@@ -329,3 +305,19 @@ async def test_sdk_client_discovers_and_signs_in(fake: FakeClerk, token_format: 
         # The token the client got is bound to this server (Clerk sets aud from `resource`).
         verified = await fake.clerk().oauth_tokens.verify(storage.tokens.access_token)
         assert verified.aud == [url]
+
+
+def test_the_sdk_checks_the_resource_whenever_the_audience_is_required() -> None:
+    """``validate_token_resource`` (``mcp`` 3.0's default) is on when ``aud`` must name the
+    resource: the SDK's own check then runs too (the end-to-end tests above pass with it on,
+    for JWT and opaque tokens); off only with ``require_audience=False``, where a token without
+    ``aud`` has no resource to compare."""
+    import warnings
+
+    clerk = FakeClerk().clerk()
+    strict = MCPResource(clerk, url="https://api.example.com/mcp", scopes=["profile"])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no MCPDeprecationWarning about the unset flag
+        assert auth_settings(strict).validate_token_resource is True
+    lax = MCPResource(clerk, url="https://api.example.com/mcp", require_audience=False)
+    assert auth_settings(lax).validate_token_resource is False

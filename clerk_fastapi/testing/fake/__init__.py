@@ -54,6 +54,8 @@ Endpoint = Literal[
     "oauth_register",
     "oauth_authorize",
     "oauth_token",
+    "oauth_token_info",
+    "oauth_userinfo",
     "machine_list",
     "machine_create",
     "machine_get",

@@ -1,6 +1,8 @@
 """The fake's Frontend API as an OAuth authorization server: RFC 8414 metadata, the public JWKS,
-dynamic client registration, and an authorization-code + PKCE flow that consents at once as
-``oauth_user_id``. Enough for an MCP client's discovery and sign-in to run offline.
+dynamic client registration, an authorization-code + PKCE flow that consents at once as
+``oauth_user_id``, token introspection (``/oauth/token_info``) and ``/oauth/userinfo``. Enough
+for an MCP client's discovery and sign-in, and for verifiers that call Clerk's Frontend API per
+token (FastMCP's ``ClerkTokenVerifier``), to run offline.
 
 The issuer is ``fake.issuer``: serve the fake with ``fake.serve(frontend_api=True)`` so that it
 is the loopback URL the fake answers on (metadata ``issuer`` must equal where it was fetched).
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from urllib.parse import unquote, urlencode
 
+import jwt
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -94,7 +97,105 @@ class FrontendAPI(Minting):
                 "/oauth/authorize", endpoint("oauth_authorize", self._authorize), methods=["GET"]
             ),
             Route("/oauth/token", endpoint("oauth_token", self._token), methods=["POST"]),
+            Route(
+                "/oauth/token_info",
+                endpoint("oauth_token_info", self._token_info),
+                methods=["POST"],
+            ),
+            Route(
+                "/oauth/userinfo",
+                endpoint("oauth_userinfo", self._userinfo),
+                methods=["GET", "POST"],
+            ),
         ]
+
+    def register_oauth_client(
+        self, redirect_uris: list[str] | None = None, *, public: bool = False
+    ) -> tuple[str, str | None]:
+        """An OAuth application of the instance, as the dashboard creates one:
+        ``(client_id, client_secret)`` (no secret for a public client)."""
+        client = _Client(
+            client_id=secrets.token_urlsafe(12),
+            secret=None if public else secrets.token_urlsafe(24),
+            redirect_uris=list(redirect_uris or []),
+        )
+        self._clients[client.client_id] = client
+        return client.client_id, client.secret
+
+    def _introspect(self, token: str) -> dict[str, Any] | None:
+        """RFC 7662 fields of a live OAuth access token this fake issued, else ``None``."""
+        if token.startswith("oat_"):
+            record = self._store.get(token)
+            if record is None or record.kind != "oauth_token" or record.revoked:
+                return None
+            resource = record.resource
+            exp = int(resource["expiration"]) // 1000
+            if exp <= self._now():
+                return None
+            answer = {
+                "client_id": resource["client_id"],
+                "sub": resource["subject"],
+                "scope": " ".join(resource.get("scopes", [])),
+                "exp": exp,
+                "iat": int(resource["created_at"]) // 1000,
+            }
+            if resource.get("aud"):
+                answer["aud"] = resource["aud"]
+            return answer
+        try:
+            header = jwt.get_unverified_header(token)
+            keys = jwt.PyJWKSet.from_dict(self.jwks())
+            key = next(k for k in keys.keys if k.key_id == header.get("kid"))
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                # Times against the fake's clock, below.
+                options={"verify_aud": False, "verify_exp": False, "verify_nbf": False},
+            )
+        except (jwt.PyJWTError, StopIteration, ValueError):
+            return None
+        if header.get("typ") not in ("at+jwt", "application/at+jwt"):
+            return None
+        if not isinstance(claims.get("exp"), int) or claims["exp"] <= self._now():
+            return None
+        answer = {k: claims[k] for k in ("client_id", "sub", "scope", "exp", "iat") if k in claims}
+        if "aud" in claims:
+            answer["aud"] = claims["aud"]
+        return answer
+
+    async def _token_info(self, request: Request, body: Any) -> Response:
+        form = await request.form()
+        data = {k: v for k, v in form.items() if isinstance(v, str)}
+        client_id, secret = _client_credentials(request, data)
+        client = self._clients.get(client_id or "")
+        if client is None or (client.secret is not None and secret != client.secret):
+            return _oauth_error("invalid_client", "client authentication failed", 401)
+        answer = self._introspect(data.get("token", ""))
+        if answer is None:
+            return JSONResponse({"active": False})
+        return JSONResponse({"active": True, "token_type": "access_token", **answer})
+
+    async def _userinfo(self, request: Request, body: Any) -> Response:
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        answer = self._introspect(token)
+        if answer is None:
+            return _oauth_error("invalid_token", "the access token is not valid", 401)
+        user = answer["sub"]
+        return JSONResponse(
+            {
+                "sub": user,
+                "user_id": user,
+                "email": f"{user}@example.test",
+                "email_verified": True,
+                "name": "Test User",
+                "given_name": "Test",
+                "family_name": "User",
+                "preferred_username": user,
+            }
+        )
 
     async def _as_metadata(self, request: Request, body: Any) -> Response:
         return JSONResponse(self.authorization_server_metadata())

@@ -225,6 +225,13 @@ class ClerkSettings(BaseSettings):
     client_budget_window: float = Field(
         10.0, gt=0, description="The per-client budget's window (seconds)."
     )
+    client_rate_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="Largest share of CLERK_BAPI_RATE_LIMIT one client may spend per window, "
+        "recently valid tokens included (with the rate limit on).",
+    )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Proxy addresses/networks whose X-Forwarded-For names the client.",

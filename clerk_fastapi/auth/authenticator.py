@@ -72,6 +72,7 @@ class _Request:
         "_conn",
         "_settings",
         "client_uat",
+        "given_client",
         "includes_session",
         "instance",
         "machine_secret_key",
@@ -86,7 +87,9 @@ class _Request:
         instance: cookies.Instance = cookies.NO_INSTANCE,
         client_uat: int = 0,
         machine_secret_key: str | None = None,
+        given_client: str | None = None,
     ) -> None:
+        self.given_client = given_client
         self._conn = conn
         self._settings = settings
         self.includes_session = includes_session
@@ -109,7 +112,7 @@ class _Request:
     def client(self) -> str | None:
         """The client's address (for the per-client budget of never-seen opaque tokens)."""
         if self._conn is None or self._settings is None:
-            return None
+            return self.given_client
         return client_address(self._conn, self._settings)
 
     @property
@@ -127,6 +130,7 @@ class _Request:
             instance=self.instance,
             client_uat=client_uat,
             machine_secret_key=self.machine_secret_key,
+            given_client=self.given_client,
         )
 
 
@@ -280,10 +284,12 @@ class Authenticator:
         *,
         carrier: Carrier = "header",
         machine_secret_key: str | None = None,
+        client: str | None = None,
     ) -> RequestState:
-        """Authenticate a bare token (no request), with the same rules."""
+        """Authenticate a bare token (no request), with the same rules; a Backend API call is
+        counted against ``client``'s budget (``None``: the shared no-client bucket)."""
         started = time.perf_counter()
-        request = _Request(machine_secret_key=machine_secret_key)
+        request = _Request(machine_secret_key=machine_secret_key, given_client=client)
         state = await self._authenticate_token(
             token, self.normalize(accepts), carrier, None, request
         )

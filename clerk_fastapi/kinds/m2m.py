@@ -131,8 +131,11 @@ class M2MVerifier:
             NOT_FOUND,
         )
 
-    async def resource(self, token: str, *, machine_secret_key: str | None = None) -> M2MToken:
-        """The verified token as Clerk's resource; raises ``TokenVerificationError``."""
+    async def resource(
+        self, token: str, *, machine_secret_key: str | None = None, client: str | None = None
+    ) -> M2MToken:
+        """The verified token as Clerk's resource; raises ``TokenVerificationError``. An opaque
+        token is counted against ``client``'s budget like a route's verification."""
         if token.count(".") == 2:
             jws = parse_compact(token)
             if not is_m2m_jwt(jws):
@@ -140,7 +143,9 @@ class M2MVerifier:
                 raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an M2M token.")
             resource, _ = await self._verify_jwt(jws)
             return resource
-        return await self._fetch(token, machine_secret_key)
+        return await self._policy.direct(
+            token, client, lambda: self._fetch(token, machine_secret_key), "m2m_token"
+        )
 
     async def verify(self, credential: Credential) -> Verified:
         if credential.jws is not None:
@@ -173,14 +178,19 @@ class M2MClient(M2MTokens):
         super().__init__(api._http, api._settings)
         self._verifier = verifier
 
-    async def verify(self, token: str, *, machine_secret_key: str | None = None) -> M2MToken:
+    async def verify(
+        self, token: str, *, machine_secret_key: str | None = None, client: str | None = None
+    ) -> M2MToken:
         """Verify a token: an M2M JWT locally (JWKS, no Backend API call), an opaque one with
         Clerk (``POST /m2m_tokens/verify``).
 
         Raises ``TokenVerificationError`` when the token is not valid (unknown, revoked,
-        expired, bad signature, not an M2M token).
+        expired, bad signature, not an M2M token), and ``UpstreamError`` when ``client``'s
+        budget (``None``: the shared no-client bucket) or the fleet-wide rate limit is spent.
         """
-        return await self._verifier.resource(token, machine_secret_key=machine_secret_key)
+        return await self._verifier.resource(
+            token, machine_secret_key=machine_secret_key, client=client
+        )
 
     def auth(
         self,

@@ -201,13 +201,18 @@ class M2MClient(M2MTokens):
         min_remaining_ttl_seconds: int | None = None,
         machine_secret_key: str | None = None,
         renew_before: float = 60.0,
+        plain_http_inside_private_network: bool = False,
     ) -> ClerkM2MAuth:
         """An ``httpx.Auth`` for calling your other services:
         ``httpx.AsyncClient(auth=clerk.m2m.auth())``.
 
         It creates this machine's M2M token on first use (with ``machine_secret_key``, else
         ``CLERK_MACHINE_SECRET_KEY``), renews it shortly before it expires, once for all
-        concurrent requests, and after a 401 from the target renews once and retries once.
+        concurrent requests, and after a 401 from the target renews once and retries once;
+        when a fresh token is refused too, 401s stop causing renewals for a while (5 s, doubling
+        up to 60 s). The token goes only over https://, or plain http:// to a loopback host;
+        ``plain_http_inside_private_network=True`` allows plain http:// to any host (only for a
+        network nobody else can see into).
         """
         if machine_secret_key is None and self._settings.machine_secret_key is None:
             raise ConfigurationError(
@@ -223,4 +228,5 @@ class M2MClient(M2MTokens):
             machine_secret_key=machine_secret_key,
             renew_before=renew_before,
             clock=self._verifier.clock,
+            plain_http_inside_private_network=plain_http_inside_private_network,
         )

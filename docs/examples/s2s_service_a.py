@@ -49,7 +49,7 @@ if __name__ == "__main__":
         )
         service_a = create_service_a(
             fake.clerk(machine_secret_key=a.secret_key),
-            "http://b",
+            "http://b.localhost",
             transport=httpx.ASGITransport(app=service_b),
         )
         async with service_a.router.lifespan_context(service_a), httpx.AsyncClient(

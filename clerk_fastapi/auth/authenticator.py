@@ -85,7 +85,7 @@ class _Request:
         *,
         includes_session: bool = True,
         instance: cookies.Instance = cookies.NO_INSTANCE,
-        client_uat: int = 0,
+        client_uat: float = 0,
         machine_secret_key: str | None = None,
         given_client: str | None = None,
     ) -> None:
@@ -122,7 +122,7 @@ class _Request:
             return False
         return cookies.has_refresh_cookie(cookies.parse_cookie_header(list(values)), self.instance)
 
-    def with_client_uat(self, client_uat: int) -> _Request:
+    def with_client_uat(self, client_uat: float) -> _Request:
         return _Request(
             self._conn,
             self._settings,

@@ -61,9 +61,7 @@ class APIKeyVerifier:
     async def resource(self, secret: str, *, client: str | None = None) -> APIKey:
         """The verified key as Clerk's resource; raises ``TokenVerificationError``. Counted
         against ``client``'s budget like a route's verification."""
-        return await self._policy.direct(
-            secret, client, lambda: self._fetch(secret), "api_key"
-        )
+        return await self._policy.direct(secret, client, lambda: self._fetch(secret), "api_key")
 
     async def verify(self, credential: Credential) -> Verified:
         async def fetch() -> Verified:

@@ -133,9 +133,7 @@ class OAuthVerifier:
                 raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an OAuth access token.")
             resource, _ = await self._verify_jwt(jws)
             return resource
-        return await self._policy.direct(
-            token, client, lambda: self._fetch(token), "oauth_token"
-        )
+        return await self._policy.direct(token, client, lambda: self._fetch(token), "oauth_token")
 
     async def verify(self, credential: Credential) -> Verified:
         if credential.jws is not None:

@@ -50,9 +50,7 @@ def random_oat() -> str:
 
 
 def budget_clerk(fake: FakeClerk, redis_url: str, **extra: Any) -> Clerk:
-    return fake.clerk(
-        cache_url=redis_url, cache_timeout=5.0, client_token_budget=BUDGET, **extra
-    )
+    return fake.clerk(cache_url=redis_url, cache_timeout=5.0, client_token_budget=BUDGET, **extra)
 
 
 # -- every entry point, one client flooding random oat_ tokens ---------------------------------

@@ -181,7 +181,13 @@ async def test_services_of_one_instance_share_the_fleet_rate_limit(
     """Clerk limits per instance: two services (different receiving machines) draw on one
     fleet-wide CLERK_BAPI_RATE_LIMIT, not one each."""
     a, b = fake.add_machine("a"), fake.add_machine("b")
-    limits = dict(cache_url=redis_url, cache_timeout=TIMEOUT, bapi_rate_limit=4, rate_reserve=0.0)
+    limits = dict(
+        cache_url=redis_url,
+        cache_timeout=TIMEOUT,
+        bapi_rate_limit=4,
+        rate_reserve=0.0,
+        client_rate_share=1.0,  # one test client: the fleet guard, not the share, binds
+    )
     service_a = make_app(fake.clerk(**limits, machine_id=a.id))
     service_b = make_app(fake.clerk(**limits, machine_id=b.id))
     statuses = []

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
+.PHONY: demo test test-clone test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,13 @@ docs: $(STAMP_DEV)
 
 test: lint typecheck imports pytest docs
 
+# A clone of the last commit in an empty temporary directory (nothing beside it, no ../ data)
+# passes `make test`: the test data lives in tests/data. .ci/run calls it.
+test-clone:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+		git clone -q "$(CURDIR)" "$$d/clerk-fastapi" && \
+		$(MAKE) -C "$$d/clerk-fastapi" test PYTHON=$(PYTHON)
+
 test-core:
 	$(MAKE) typecheck imports pytest VENV=.venv-core EXTRAS=dev
 
@@ -80,6 +87,7 @@ soak: $(STAMP_DEV)
 	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py -m slow
 
 # Differential parity with @clerk/backend 3.25.0 (parity/): needs Node.js >= 20 and npm.
+# sdk_wire.py: the JS SDK as a client of the fake, on every endpoint it serves (issue 26).
 PARITY_LOCK := parity/package-lock.json
 PARITY_STAMP := parity/node_modules/.installed-lock
 
@@ -95,6 +103,7 @@ $(PARITY_STAMP): $(PARITY_LOCK) | parity-node
 
 parity: $(STAMP_DEV) parity-node $(PARITY_STAMP)
 	$(BIN)/python parity/run.py
+	$(BIN)/python parity/sdk_wire.py
 
 clean:
 	rm -rf $(VENV) .venv-core .venv-3.* site dist build parity/node_modules

@@ -35,6 +35,8 @@ from clerk_fastapi.fastapi_auth.aliases import (
 from clerk_fastapi.fastapi_auth.app import Clerk
 from clerk_fastapi.fastapi_auth.dependency import Auth, get_clerk
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError
+from clerk_fastapi.fastapi_auth.openapi import document_webhooks
+from clerk_fastapi.fastapi_auth.webhook import ClerkWebhook
 from clerk_fastapi.kinds import Credential, TokenKind, TokenVerifier
 from clerk_fastapi.principals import (
     APIKeyAuth,
@@ -60,6 +62,7 @@ __all__ = [
     "ClerkError",
     "ClerkNetworkError",
     "ClerkSettings",
+    "ClerkWebhook",
     "ConfigurationError",
     "Credential",
     "M2MAuth",
@@ -78,5 +81,6 @@ __all__ = [
     "UpstreamError",
     "Verified",
     "__version__",
+    "document_webhooks",
     "get_clerk",
 ]

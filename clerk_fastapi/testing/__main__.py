@@ -61,6 +61,9 @@ examples:
   {PROG} mint session --state fake.json --org-id org_1 --role admin --permission org:reports:read
   {PROG} mint api-key --state fake.json --scope notes:read --name ci
   {PROG} mint m2m --key-file fake-key.pem --machine-id mch_worker
+
+`{PROG} mint webhook TYPE` prints a curl that delivers a signed Clerk webhook
+(mint webhook --help).
 """
 
 
@@ -392,6 +395,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["mint", "webhook"]:  # a signed webhook delivery, as a curl (issue 29)
+        from clerk_fastapi.testing.webhook_cli import main as mint_webhook
+
+        return mint_webhook(argv[2:])
     args = build_parser().parse_args(argv)
     try:
         return _serve(args) if args.command == "serve" else _mint(args)

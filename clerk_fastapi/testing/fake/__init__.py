@@ -30,6 +30,7 @@ from clerk_fastapi.testing.fake.faults import Fault, FaultMode, RecordedRequest
 from clerk_fastapi.testing.fake.frontend import FrontendGuard
 from clerk_fastapi.testing.fake.machines import FakeMachine
 from clerk_fastapi.testing.fake.server import serve_asgi
+from clerk_fastapi.testing.fake.webhooks import WebhookDelivery, WebhookSender
 from clerk_fastapi.testing.keys import SigningKey
 
 Endpoint = Literal[
@@ -43,6 +44,10 @@ Endpoint = Literal[
     "api_key_create",
     "api_key_list",
     "api_key_revoke",
+    "api_key_get",
+    "api_key_update",
+    "api_key_delete",
+    "api_key_secret",
     "as_metadata",
     "fapi_jwks",
     "oauth_register",
@@ -59,10 +64,18 @@ Endpoint = Literal[
     "machine_scope_delete",
 ]
 
-__all__ = ["Endpoint", "FakeClerk", "FakeMachine", "Fault", "RecordedRequest", "serve_asgi"]
+__all__ = [
+    "Endpoint",
+    "FakeClerk",
+    "FakeMachine",
+    "Fault",
+    "RecordedRequest",
+    "WebhookDelivery",
+    "serve_asgi",
+]
 
 
-class FakeClerk(BackendAPI):
+class FakeClerk(BackendAPI, WebhookSender):
     """A complete stand-in for one Clerk instance.
 
     ``clock`` (a callable like ``time.time``, e.g. ``FrozenClock``) dates every minted token and

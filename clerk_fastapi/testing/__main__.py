@@ -42,7 +42,9 @@ examples:
 
 SERVE_HELP = f"""\
 Run a fake Clerk instance (JWKS, the verify and Backend API endpoints) on a loopback port until
-Ctrl-C. It prints the CLERK_* settings that point an app at it.
+Ctrl-C. It prints the CLERK_* settings that point an app at it. --state writes them to a file
+only you can read; --frontend-api also serves the OAuth authorization server (it consents at
+once) to requests for the served Host.
 
 example:
   {PROG} serve --port 8123 --state fake.json

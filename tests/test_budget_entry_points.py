@@ -227,15 +227,14 @@ async def test_one_customer_replaying_its_key_cannot_starve_another(
 async def test_forwarded_hops_with_ports_each_get_their_budget(
     fake: FakeClerk, first: str, second: str
 ) -> None:
-    clerk = fake.clerk(client_token_budget=3, trusted_proxies=["10.0.0.0/8"])
-    send = asgi_sender(api_key_app(clerk), "/k", "GET")
+    app = api_key_app(fake.clerk(client_token_budget=3, trusted_proxies=["10.0.0.0/8"]))
     proxy = ("10.1.2.3", 443)
 
     async def flood(forwarded: str) -> list[int]:
         statuses = []
-        for _ in range(4):
-            transport = httpx.ASGITransport(app=send_app(clerk), client=proxy)
-            async with httpx.AsyncClient(transport=transport, base_url="http://a") as http:
+        transport = httpx.ASGITransport(app=app, client=proxy)
+        async with httpx.AsyncClient(transport=transport, base_url="http://a") as http:
+            for _ in range(4):
                 key = "ak_" + secrets.token_urlsafe(30).replace("-", "a").replace("_", "b")
                 answer = await http.get(
                     "/k",
@@ -244,17 +243,29 @@ async def test_forwarded_hops_with_ports_each_get_their_budget(
                 statuses.append(answer.status_code)
         return statuses
 
-    del send
     assert await flood(first) == [401, 401, 401, 503]
     assert await flood(second) == [401, 401, 401, 503]  # not the proxy's shared budget
     assert fake.hits["api_key_verify"] == 6
 
 
-_APPS: dict[int, FastAPI] = {}
+@pytest.mark.parametrize(
+    ("hop", "address"),
+    [
+        ("203.0.113.5", "203.0.113.5"),
+        ("203.0.113.5:41000", "203.0.113.5"),
+        ("[2001:db8::5]:443", "2001:db8::5"),
+        ("[2001:DB8::5]", "2001:db8::5"),
+        ("2001:db8::5", "2001:db8::5"),
+        ("203.0.113.5:", None),
+        ("203.0.113.5:http", None),
+        ("203.0.113.5:٣", None),  # a non-ASCII digit is not a port
+        ("[2001:db8::5", None),
+        ("[2001:db8::5]x", None),
+        ("unknown", None),
+        ("_hidden", None),
+    ],
+)
+def test_hop_address(hop: str, address: str | None) -> None:
+    from clerk_fastapi.auth.client import hop_address
 
-
-def send_app(clerk: Clerk) -> FastAPI:
-    app = _APPS.get(id(clerk))
-    if app is None:
-        app = _APPS[id(clerk)] = api_key_app(clerk)
-    return app
+    assert hop_address(hop) == address

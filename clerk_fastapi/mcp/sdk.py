@@ -9,6 +9,7 @@ mcp = MCPServer("x", token_verifier=ClerkTokenVerifier(resource), auth=auth_sett
 from __future__ import annotations
 
 import sys
+from types import FrameType
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
@@ -46,7 +47,7 @@ def _calling_connection() -> HTTPConnection | None:
     ``TokenVerifier`` only the token; its ``BearerAuthBackend.authenticate(conn)`` is our
     caller, and its ``conn`` is read (never changed). Anything else (a direct call, another SDK
     layout): ``None``, and the verification counts against the shared no-client bucket."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     for _ in range(4):
         if frame is None:
             return None

@@ -3,6 +3,7 @@ memo, the kind's verifier, then a ``RequestState`` (and one event per decision).
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import time
@@ -249,7 +250,7 @@ class Authenticator:
                 state = await self._without_header_token(conn, spec, presented, machine_secret_key)
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
-            await self.observer.emit(state, started)
+            await self.observer.emit(state, started, spec)
         return state
 
     def answer_from_cache(self, conn: Connection, spec: Accepts) -> RequestState | None:
@@ -294,7 +295,7 @@ class Authenticator:
             token, self.normalize(accepts), carrier, None, request
         )
         if self.observer.wants(state):
-            await self.observer.emit(state, started)
+            await self.observer.emit(state, started, self.normalize(accepts))
         return state
 
     # -- the pipeline ---------------------------------------------------------------------------
@@ -465,7 +466,7 @@ class Authenticator:
         if cached is not None and carrier == "header":
             token_type = str(getattr(cached.principal, "token_type", ""))
             if not spec.allows(token_type):
-                return self._mismatch(spec, token, fingerprint)
+                return self._mismatch(spec, token, fingerprint, token_type)
             return self._signed_in(token_type, cached, fingerprint, "cache")
 
         credential = self.registry.classify(token, digest)
@@ -479,7 +480,7 @@ class Authenticator:
             if refused is not None:
                 return refused
         if not spec.allows(credential.token_type):
-            return self._mismatch(spec, token, fingerprint)
+            return self._mismatch(spec, token, fingerprint, credential.token_type)
         if (
             credential.jws is None
             and token.startswith(_CLERK_MACHINE_PREFIXES)
@@ -564,7 +565,14 @@ class Authenticator:
 
     # -- states ---------------------------------------------------------------------------------
 
-    def _mismatch(self, spec: Accepts, token: str, fingerprint: str) -> RequestState:
+    def _mismatch(
+        self, spec: Accepts, token: str, fingerprint: str, presented: str
+    ) -> RequestState:
+        return dataclasses.replace(
+            self._mismatch_state(spec, token, fingerprint), presented_type=presented
+        )
+
+    def _mismatch_state(self, spec: Accepts, token: str, fingerprint: str) -> RequestState:
         if spec.single is not None:
             reason = Reason.TOKEN_TYPE_MISMATCH
             # Parity: an opaque machine token on a session-only route fails to decode as a JWT.

@@ -33,6 +33,9 @@ class RequestState:
     treat_pending_as_signed_out: bool = True
     # Where the answer came from: "verified" now, the result "cache", or this request's "memo".
     source: Source | None = None
+    # The type of the token that was presented, when it is not ``token_type`` (a type mismatch:
+    # ``token_type`` is then the route's, as in Clerk). Logs name both.
+    presented_type: str | None = None
 
     @property
     def is_authenticated(self) -> bool:

@@ -189,7 +189,8 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument(
         "--format",
         choices=["jwt", "opaque"],
-        help="oauth and m2m: a JWT (default) or an opaque oat_/mt_ token (needs a running fake)",
+        help="oauth and m2m: a JWT (default, unlike fake.m2m_token()) or an opaque oat_/mt_ "
+        "token (needs a running fake)",
     )
     shape.add_argument("--user-id", help="session and oauth: the user (sub); default user_123")
     shape.add_argument("--org-id", help="session: the active organization")

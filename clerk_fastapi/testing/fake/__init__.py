@@ -21,7 +21,9 @@ from typing import Any, Literal
 import httpx
 from starlette.applications import Starlette
 
+from clerk_fastapi.configure import settings_from
 from clerk_fastapi.fastapi_auth.app import Clerk
+from clerk_fastapi.httpx_compat import ASGITransport
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.testing.fake._common import TokenStore, random_text
 from clerk_fastapi.testing.fake.api import BackendAPI
@@ -158,7 +160,9 @@ class FakeClerk(BackendAPI, WebhookSender):
     # -- wiring ---------------------------------------------------------------------------------
 
     def transport(self) -> httpx.AsyncBaseTransport:
-        return httpx.ASGITransport(app=self.app)
+        """An in-process transport to this fake for an ``httpx`` or an ``httpx2`` async client
+        (``Clerk(transport=...)``, ``httpx2.AsyncClient(transport=...)``)."""
+        return ASGITransport(self.app)
 
     def settings(self, **overrides: Any) -> ClerkSettings:
         values: dict[str, Any] = {
@@ -170,7 +174,7 @@ class FakeClerk(BackendAPI, WebhookSender):
             # Served as a loopback Frontend API (http): the issuer is not derivable from the key.
             values["issuer"] = self.issuer
         values.update(overrides)
-        return ClerkSettings(**values)
+        return settings_from(None, None, values, where="fake.settings()")
 
     def clerk(self, **overrides: Any) -> Clerk:
         """A ``Clerk`` wired to this fake in-process (no socket), sharing its clock."""

@@ -242,8 +242,8 @@ class ClerkSettings(BaseSettings):
         0.25,
         gt=0,
         le=1,
-        description="Largest share of CLERK_BAPI_RATE_LIMIT one client may spend per window, "
-        "recently valid tokens included (with the rate limit on).",
+        description="Largest share of CLERK_BAPI_RATE_LIMIT one client's recently valid tokens "
+        "may spend per window (with the rate limit on).",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,

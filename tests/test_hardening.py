@@ -147,8 +147,7 @@ async def flood(app: FastAPI, count: int, client: tuple[str, int], **headers: st
 
 
 async def test_one_client_cannot_spend_the_quota_or_starve_others(fake: FakeClerk) -> None:
-    # client_rate_share 0.5: the per-client budget (10), not the share (15), is what binds here.
-    app = api_key_app(fake.clerk(bapi_rate_limit=30, client_token_budget=10, client_rate_share=0.5))
+    app = api_key_app(fake.clerk(bapi_rate_limit=30, client_token_budget=10))
     statuses = await flood(app, 200, ATTACKER)
     assert fake.hits["api_key_verify"] == 10  # 200 random keys cost 10 calls, not 200
     assert statuses == Counter({401: 10, 503: 190})
@@ -159,9 +158,7 @@ async def test_one_client_cannot_spend_the_quota_or_starve_others(fake: FakeCler
 
 async def test_without_a_budget_the_flood_starves_others(fake: FakeClerk) -> None:
     # The attack the budget stops (so the test above can fail): the guard alone is spent.
-    app = api_key_app(
-        fake.clerk(bapi_rate_limit=30, client_token_budget=0, rate_reserve=0, client_rate_share=1.0)
-    )
+    app = api_key_app(fake.clerk(bapi_rate_limit=30, client_token_budget=0, rate_reserve=0))
     await flood(app, 200, ATTACKER)
     async with client_for(app, VICTIM) as http:
         answer = await http.get("/k", headers=bearer(fake.api_key(subject="user_victim")))
@@ -169,11 +166,7 @@ async def test_without_a_budget_the_flood_starves_others(fake: FakeClerk) -> Non
 
 
 async def test_a_distributed_flood_leaves_the_reserve_to_known_tokens(fake: FakeClerk) -> None:
-    app = api_key_app(
-        fake.clerk(
-            bapi_rate_limit=10, rate_reserve=0.2, client_token_budget=5, client_rate_share=0.5
-        )
-    )
+    app = api_key_app(fake.clerk(bapi_rate_limit=10, rate_reserve=0.2, client_token_budget=5))
     known = fake.api_key(subject="user_known")
     async with client_for(app, VICTIM) as http:
         assert (await http.get("/k", headers=bearer(known))).status_code == 200

@@ -10,9 +10,10 @@ stop one client from doing that:
 - a **reserve**: never-seen tokens may take at most ``1 - rate_reserve`` of the guard's
   ``bapi_rate_limit`` per window; the rest is kept for tokens Clerk said were valid recently.
 
-- a **per-client share** of the guard: one client may spend at most ``client_rate_share`` of
-  ``bapi_rate_limit`` per window, recently valid tokens included, so a customer replaying its
-  own valid key cannot spend everyone else's share (nor the reserve).
+- a **per-client share** of the reserve: one client's tokens that Clerk vouched for recently
+  may take at most ``client_rate_share`` of ``bapi_rate_limit`` per window, so a customer
+  replaying its own valid key cannot spend everyone else's share (never-seen tokens are held by
+  the budget and the never-seen share above).
 
 A token counts as *seen* for an hour after Clerk last said it was valid (its digest is kept,
 never the token). Every way in counts: routes and MCP adapters pass their request's client,
@@ -112,23 +113,25 @@ class ClientBudget:
         ``Retry-After``) when its client's budget or share, or the never-seen share, is spent."""
         now = self._clock()
         key = client_key(credential.client)
-        share_limit = self._share_limit()
-        share: _Window | None = None
-        if share_limit is not None:
-            share = self._window(self._shares, key)
-            wait = share.wait(share_limit, self._settings.bapi_rate_window, now)
-            if wait is not None:
-                raise UpstreamError(
-                    Reason.RATE_LIMITED,
-                    "This client has used its share of the verification rate limit; retry later.",
-                    retry_after=wait,
-                )
-        if credential.digest not in self._recent:
-            # Never-seen (or not recently valid): the per-client budget and the never-seen
-            # share; a token Clerk vouched for recently draws on the reserve instead.
+        if credential.digest in self._recent:
+            # Clerk vouched for it recently: it draws on the reserve, up to the client's share.
+            self._admit_recent(key, now)
+        else:
             self._admit_unseen(key, now)
-        if share is not None:
-            share.count += 1
+
+    def _admit_recent(self, key: str, now: float) -> None:
+        share_limit = self._share_limit()
+        if share_limit is None:
+            return
+        share = self._window(self._shares, key)
+        wait = share.wait(share_limit, self._settings.bapi_rate_window, now)
+        if wait is not None:
+            raise UpstreamError(
+                Reason.RATE_LIMITED,
+                "This client has used its share of the verification rate limit; retry later.",
+                retry_after=wait,
+            )
+        share.count += 1
 
     def _admit_unseen(self, key: str, now: float) -> None:
         client: _Window | None = None

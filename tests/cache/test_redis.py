@@ -206,12 +206,7 @@ async def test_fleet_wide_rate_guard_answers_503_before_clerk_would(
 ) -> None:
     a, b = (
         make_app(
-            fake_clerk.clerk(
-                cache_url=redis_url,
-                cache_timeout=SEMANTIC_TIMEOUT,
-                bapi_rate_limit=3,
-                client_rate_share=1.0,
-            )
+            fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, bapi_rate_limit=3)
         )
         for _ in range(2)
     )

@@ -167,12 +167,15 @@ class Clerk:
         accepts: AcceptsArg = "session_token",
         *,
         machine_secret_key: str | None = None,
+        client: str | None = None,
     ) -> RequestState:
         """Authenticate a bare token string with the same rules (``machine_secret_key`` as in
-        ``authenticate_request``)."""
+        ``authenticate_request``). ``client``: the address the token came from, for the
+        per-client budget of Backend API calls (``None``: one shared bucket for every call
+        without a client)."""
         self.check()
         return await self.authenticator.authenticate_token(
-            token, accepts, machine_secret_key=machine_secret_key
+            token, accepts, machine_secret_key=machine_secret_key, client=client
         )
 
     # -- lifecycle ------------------------------------------------------------------------------

@@ -9,6 +9,15 @@ target service answers 401 (the token was revoked, or the target no longer accep
 renews once, shared by every request that saw the same token refused, and retries the request
 once; a second 401 is returned to the caller.
 
+It fails safe against a target that refuses everything: when a token fresh from a renewal is
+refused too, 401s stop causing renewals for ``REFUSAL_BACKOFF`` seconds, doubling with each
+further refused renewal up to ``REFUSAL_BACKOFF_MAX`` (a 401 in that time is returned as it is);
+any other answer resets it. So refusals cost at most a handful of token creations, then about
+one a minute. The token goes only over TLS: plain ``http://`` is refused before any token is
+created, except to a loopback host (``localhost``, ``*.localhost``, ``127.0.0.0/8``, ``::1``) or
+with ``plain_http_inside_private_network=True``. A redirect never carries it to another origin
+(httpx drops ``Authorization`` on a cross-origin redirect, and the flow never re-adds it).
+
 It sits beside ``jwks`` in the layers for the same reason: it fetches a credential from the
 Backend API (through the leaf client, ``backend.m2m``) and keeps it with single-flight renewal.
 It knows nothing of verification, kinds or FastAPI, so a calling service that is not a FastAPI
@@ -23,6 +32,7 @@ header itself; see docs/service-to-service.md.
 
 from __future__ import annotations
 
+import ipaddress
 import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from dataclasses import dataclass, field
@@ -32,11 +42,25 @@ import httpx
 
 from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.resources import M2MToken, epoch_seconds
-from clerk_fastapi.errors import ClerkAPIError
+from clerk_fastapi.errors import ClerkAPIError, ConfigurationError
 from clerk_fastapi.httpx_compat import AuthBase
 from clerk_fastapi.singleflight import SingleFlight
 
 TokenFormat = Literal["opaque", "jwt"]
+# Seconds without renewals after a 401 once a fresh token was refused too (doubling, capped).
+REFUSAL_BACKOFF = 5.0
+REFUSAL_BACKOFF_MAX = 60.0
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost``, ``*.localhost`` (RFC 6761) or a loopback address: never leaves the host."""
+    name = host.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -71,6 +95,7 @@ class ClerkM2MAuth(AuthBase):
         machine_secret_key: str | None = None,
         renew_before: float = 60.0,
         clock: Callable[[], float] = time.time,
+        plain_http_inside_private_network: bool = False,
     ) -> None:
         if token_format not in ("opaque", "jwt"):
             raise ValueError("token_format must be 'opaque' or 'jwt'")
@@ -98,6 +123,10 @@ class ClerkM2MAuth(AuthBase):
         self._clock = clock
         self._held: _Held | None = None
         self._flight: SingleFlight[str] = SingleFlight()
+        self._plain_http = plain_http_inside_private_network
+        self._refused_fresh: str | None = None  # the last renewed token the target refused too
+        self._refusals = 0
+        self._no_renewal_until = float("-inf")
 
     # -- the token ------------------------------------------------------------------------------
 
@@ -151,15 +180,51 @@ class ClerkM2MAuth(AuthBase):
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
         # httpx reads the body only in the flow this method replaces: a streamed body must be
         # in memory before the first attempt for the retry after a 401 to send it again.
+        self._check_transport(request.url)
         await request.aread()
         token = await self.token()
         request.headers["Authorization"] = f"Bearer {token}"
         response = yield request
         if response.status_code != 401:
+            self._accepted()
             return
+        if self._clock() < self._no_renewal_until:
+            return  # fresh tokens were refused too: back off, the 401 goes to the caller
         # Revoked, or refused by the target: one shared renewal, then one retry.
-        request.headers["Authorization"] = f"Bearer {await self.token(refused=token)}"
-        yield request
+        renewed = await self.token(refused=token)
+        request.headers["Authorization"] = f"Bearer {renewed}"
+        response = yield request
+        if response.status_code == 401:
+            self._refused_after_renewal(renewed)
+        else:
+            self._accepted()
+
+    def _check_transport(self, url: httpx.URL) -> None:
+        """RFC 6750 section 5.3: a bearer token goes over TLS. Checked before any token is
+        created; a loopback host or the explicit private-network opt-in may use http."""
+        if url.scheme == "https" or self._plain_http or is_loopback_host(url.host):
+            return
+        raise ConfigurationError(
+            f"Refusing to send this machine's M2M token over plain {url.scheme}:// to "
+            f"{url.host!r}: bearer tokens need TLS (RFC 6750 section 5.3). Use https://, or, "
+            "if this host is reachable only inside your private network, pass "
+            "clerk.m2m.auth(plain_http_inside_private_network=True)."
+        )
+
+    def _accepted(self) -> None:
+        self._refusals = 0
+        self._refused_fresh = None
+        self._no_renewal_until = float("-inf")
+
+    def _refused_after_renewal(self, token: str) -> None:
+        """The target refused a token fresh from a renewal: renewing again will not help soon.
+        Counted once per token, however many concurrent requests saw it refused."""
+        if token == self._refused_fresh:
+            return
+        self._refused_fresh = token
+        self._refusals += 1
+        backoff = min(REFUSAL_BACKOFF * 2 ** (self._refusals - 1), REFUSAL_BACKOFF_MAX)
+        self._no_renewal_until = self._clock() + backoff
 
     def sync_auth_flow(
         self, request: httpx.Request

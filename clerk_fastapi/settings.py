@@ -205,7 +205,7 @@ class ClerkSettings(BaseSettings):
     cache_secret: SecretStr | None = Field(
         None,
         description=(
-            "Secret that seals the shared cache when there is no secret key "
+            "Secret that seals the shared cache, with the secret key when there is one "
             "(required with `CLERK_CACHE_URL` and only `CLERK_JWT_KEY`)."
         ),
     )
@@ -237,6 +237,13 @@ class ClerkSettings(BaseSettings):
     )
     client_budget_window: float = Field(
         10.0, gt=0, description="The per-client budget's window (seconds)."
+    )
+    client_rate_share: float = Field(
+        0.25,
+        gt=0,
+        le=1,
+        description="Largest share of CLERK_BAPI_RATE_LIMIT one client's recently valid tokens "
+        "may spend per window (with the rate limit on).",
     )
     trusted_proxies: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
@@ -426,10 +433,12 @@ class ClerkSettings(BaseSettings):
         return self.secret_key.get_secret_value() if self.secret_key else None
 
     def shared_cache_secret(self) -> str | None:
-        """What seals the shared cache: ``cache_secret``, else the secret key; never public."""
-        if self.cache_secret is not None:
-            return self.cache_secret.get_secret_value()
-        return self.secret()
+        """What seals the shared cache: the secret key and ``cache_secret``, whichever are set
+        (both when both are); never public. Which instance a verdict belongs to is bound
+        separately (``cache.redis.codec.instance_identity``), never by the cache secret alone."""
+        parts = [self.secret(), self.cache_secret.get_secret_value() if self.cache_secret else None]
+        given = [part for part in parts if part]
+        return "\x00".join(given) if given else None
 
     def machine_secret(self) -> str | None:
         """The key for M2M Backend API calls: the machine secret key, else the secret key."""

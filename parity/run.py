@@ -919,6 +919,15 @@ class Cases:
                 "s_minimal",
             ),
             ("empty __session + uat", f"__session=; __client_uat={uat_ok}", None),
+            # Number.parseInt with no radix: 0x is hexadecimal, a sign may precede it.
+            *(
+                (
+                    f"__session + uat {uat}",
+                    f"__session={t['s_valid'][0]}; __client_uat={uat}",
+                    "s_valid",
+                )
+                for uat in ("0x10", "+0X1f", "-0x10", f"0x{NOW + 30:x}", "0x", "-5", "1e3", "0b1")
+            ),
         ]
         uat_old = str(NOW - 200)  # before every token's iat: the cookie checks pass
         for name in (

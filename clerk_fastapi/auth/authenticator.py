@@ -73,6 +73,7 @@ class _Request:
         "_conn",
         "_settings",
         "client_uat",
+        "given_client",
         "includes_session",
         "instance",
         "machine_secret_key",
@@ -85,9 +86,11 @@ class _Request:
         *,
         includes_session: bool = True,
         instance: cookies.Instance = cookies.NO_INSTANCE,
-        client_uat: int = 0,
+        client_uat: float = 0,
         machine_secret_key: str | None = None,
+        given_client: str | None = None,
     ) -> None:
+        self.given_client = given_client
         self._conn = conn
         self._settings = settings
         self.includes_session = includes_session
@@ -110,7 +113,7 @@ class _Request:
     def client(self) -> str | None:
         """The client's address (for the per-client budget of never-seen opaque tokens)."""
         if self._conn is None or self._settings is None:
-            return None
+            return self.given_client
         return client_address(self._conn, self._settings)
 
     @property
@@ -120,7 +123,7 @@ class _Request:
             return False
         return cookies.has_refresh_cookie(cookies.parse_cookie_header(list(values)), self.instance)
 
-    def with_client_uat(self, client_uat: int) -> _Request:
+    def with_client_uat(self, client_uat: float) -> _Request:
         return _Request(
             self._conn,
             self._settings,
@@ -128,6 +131,7 @@ class _Request:
             instance=self.instance,
             client_uat=client_uat,
             machine_secret_key=self.machine_secret_key,
+            given_client=self.given_client,
         )
 
 
@@ -281,10 +285,12 @@ class Authenticator:
         *,
         carrier: Carrier = "header",
         machine_secret_key: str | None = None,
+        client: str | None = None,
     ) -> RequestState:
-        """Authenticate a bare token (no request), with the same rules."""
+        """Authenticate a bare token (no request), with the same rules; a Backend API call is
+        counted against ``client``'s budget (``None``: the shared no-client bucket)."""
         started = time.perf_counter()
-        request = _Request(machine_secret_key=machine_secret_key)
+        request = _Request(machine_secret_key=machine_secret_key, given_client=client)
         state = await self._authenticate_token(
             token, self.normalize(accepts), carrier, None, request
         )

@@ -20,7 +20,8 @@ def _trusted(address: str, settings: ClerkSettings) -> bool:
 def client_address(conn: Connection, settings: ClerkSettings) -> str | None:
     """Whom the per-client budget counts. ``X-Forwarded-For`` is read only when the peer is a
     trusted proxy, and from the right: each trusted hop vouches for the one before it, the
-    first untrusted address is the client (anything left of it is the client's own claim)."""
+    first untrusted address is the client (anything left of it is the client's own claim).
+    A hop may carry a port, as some gateways write it (``ip:port``, ``[ipv6]:port``)."""
     peer = conn.scope.get("client")
     address = str(peer[0]) if isinstance(peer, (tuple, list)) and peer else None
     if address is None or not settings.trusted_proxies or not _trusted(address, settings):
@@ -31,15 +32,34 @@ def client_address(conn: Connection, settings: ClerkSettings) -> str | None:
     for hop in reversed(hops):
         if not hop:
             continue
-        if not _trusted(hop, settings):
-            return hop if _is_ip(hop) else address
-        address = hop
+        ip = hop_address(hop)
+        if ip is None:
+            return address  # garbage: the nearest trusted hop is all we know
+        if not _trusted(ip, settings):
+            return ip
+        address = ip
     return address
 
 
-def _is_ip(text: str) -> bool:
+def hop_address(hop: str) -> str | None:
+    """The IP address of one ``X-Forwarded-For`` hop (``ip``, ``ip:port``, ``[ipv6]``,
+    ``[ipv6]:port``), normalised; ``None`` when it is not an address."""
+    text = hop
+    if text.startswith("["):
+        inside, bracket, rest = text[1:].partition("]")
+        if not bracket or not (rest == "" or _is_port(rest)):
+            return None
+        text = inside
+    elif text.count(":") == 1:
+        host, _, port = text.partition(":")
+        if not (port.isascii() and port.isdigit()):
+            return None
+        text = host
     try:
-        ipaddress.ip_address(text)
+        return str(ipaddress.ip_address(text))
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def _is_port(text: str) -> bool:
+    return text.startswith(":") and text[1:].isascii() and text[1:].isdigit()

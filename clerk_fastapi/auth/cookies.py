@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,7 +30,12 @@ CLIENT_UAT = "__client_uat"
 REFRESH = "__refresh"
 
 _BAD_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_LEADING_INT = re.compile(r"[ \t\n\r\f\v]*([+-]?[0-9]+)")
+# ECMAScript's StrWhiteSpaceChar (WhiteSpace and LineTerminator), then Number.parseInt's
+# grammar with no radix: an optional sign, then 0x/0X and hexadecimal digits, or decimal digits.
+_JS_SPACE = "\t\n\v\f\r \u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+_JS_PARSE_INT = re.compile(f"[{_JS_SPACE}]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|([0-9]+))")
+# More significant digits than any double can hold: Infinity, as in JavaScript.
+_MAX_DIGITS = 400
 
 
 def _trim(text: str) -> str:
@@ -79,10 +85,22 @@ def cookie_suffix(publishable_key: str) -> str:
     return base64.b64encode(digest).decode().replace("+", "-").replace("/", "_")[:8]
 
 
-def parse_int(value: str | None) -> int:
-    """JavaScript's ``Number.parseInt(value) || 0``: a leading integer, else 0."""
-    match = _LEADING_INT.match(value or "")
-    return int(match.group(1)) if match else 0
+def parse_int(value: str | None) -> float:
+    """JavaScript's ``Number.parseInt(value) || 0`` (what Clerk reads ``__client_uat`` with):
+    a leading integer, hexadecimal after ``0x``, as a double; else 0."""
+    match = _JS_PARSE_INT.match(value or "")
+    if match is None:
+        return 0.0
+    sign, hexadecimal, decimal = match.groups()
+    digits = (hexadecimal or decimal).lstrip("0") or "0"
+    if len(digits) > _MAX_DIGITS:
+        number = math.inf
+    else:
+        try:
+            number = float(int(digits, 16 if hexadecimal else 10))
+        except OverflowError:
+            number = math.inf
+    return -number if sign == "-" else number
 
 
 def _claims(token: str | None, max_length: int) -> dict[str, Any] | None:
@@ -159,7 +177,7 @@ class CookieSession:
     """The cookie path's outcome before any JWT check: a token to verify, or a decision."""
 
     token: str | None
-    client_uat: int = 0
+    client_uat: float = 0
     reason: str | None = None
     message: str = ""
     # True when the request carried no credential at all (401 without an error code).

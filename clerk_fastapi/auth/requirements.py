@@ -14,7 +14,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from clerk_fastapi.auth.accepts import Accepts
 from clerk_fastapi.authorization import REVERIFICATION_PRESETS
+from clerk_fastapi.kinds.registry import SESSION_TOKEN
 from clerk_fastapi.principals import M2MAuth, SessionAuth
 
 # RFC 6750 section 3: scope-token characters.
@@ -76,6 +78,34 @@ class Requirements:
                 dict(reverification) if isinstance(reverification, Mapping) else reverification
             ),
         )
+
+    def refuse_meaningless(self, accepts: Accepts, extra_scopes: Sequence[str] = ()) -> None:
+        """Raise ``ValueError`` for a requirement no accepted type can meet (at declaration
+        time): every request would pass it unchecked, or fail it whatever the token."""
+        if accepts.any:
+            return
+        scopes = [*self.scopes, *extra_scopes]
+        if scopes and accepts.types == {SESSION_TOKEN}:
+            raise ValueError(
+                f"scopes {scopes!r} on an Auth that accepts only session tokens would let every "
+                "signed-in user through: session tokens carry no scopes (as in Clerk). Require "
+                "permissions=/roles= (organization membership) instead, or accept a scoped "
+                "type (oauth_token, api_key, m2m_token)."
+            )
+        session_only = {
+            "permissions": self.permissions,
+            "roles": self.roles,
+            "features": self.features,
+            "plans": self.plans,
+            "reverification": () if self.reverification is None else ("reverification",),
+        }
+        given = [name for name, value in session_only.items() if value]
+        if given and SESSION_TOKEN not in accepts.types:
+            raise ValueError(
+                f"{'=, '.join(given)}= apply to session tokens only, and this Auth accepts "
+                f"{sorted(accepts.types)}: every request would be refused. Use scopes= for "
+                "OAuth tokens and API keys, machines= for M2M callers, or accept session_token."
+            )
 
     @property
     def empty(self) -> bool:

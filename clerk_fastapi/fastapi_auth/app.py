@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from clerk_fastapi import clerk as core
+from clerk_fastapi.fastapi_auth.declarations import check_route_declarations
 from clerk_fastapi.fastapi_auth.dependency import get_clerk
 from clerk_fastapi.fastapi_auth.docs_ui import serve_docs_offline
 from clerk_fastapi.fastapi_auth.openapi import enable_swagger_pkce, install_openapi
@@ -41,6 +42,7 @@ class Clerk(core.Clerk):
             serve_docs_offline(app)
         for auth in app_auths(app):
             self.authenticator.normalize(auth.accepts)
+        check_route_declarations(app)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:

@@ -127,6 +127,7 @@ class Auth(SecurityBase):
             reverification=reverification,
             machines=machines,
         )
+        self.requirements.refuse_meaningless(self.accepts)
         if self.requirements.machines and self.accepts.ordered() != ("m2m_token",):
             raise ValueError('machines= restricts M2M callers: use it with accepts="m2m_token"')
         if not isinstance(optional, bool):

@@ -10,9 +10,15 @@ stop one client from doing that:
 - a **reserve**: never-seen tokens may take at most ``1 - rate_reserve`` of the guard's
   ``bapi_rate_limit`` per window; the rest is kept for tokens Clerk said were valid recently.
 
+- a **per-client share** of the reserve: one client's tokens that Clerk vouched for recently
+  may take at most ``client_rate_share`` of ``bapi_rate_limit`` per window, so a customer
+  replaying its own valid key cannot spend everyone else's share (never-seen tokens are held by
+  the budget and the never-seen share above).
+
 A token counts as *seen* for an hour after Clerk last said it was valid (its digest is kept,
-never the token). Tokens without a client address (``authenticate_token``) skip the
-per-client budget only.
+never the token). Every way in counts: routes and MCP adapters pass their request's client,
+``authenticate_token(client=...)`` and ``clerk.<api>.verify(client=...)`` the caller's; a
+verification with no client counts against one shared bucket (``NO_CLIENT``).
 """
 
 from __future__ import annotations
@@ -29,10 +35,14 @@ from clerk_fastapi.settings import ClerkSettings
 
 RECENT_SECONDS = 3600.0
 _MAX_CLIENTS = 10_000
+# The bucket of verifications that came with no client address (a bare token, a job).
+NO_CLIENT = "<no client>"
 
 
-def client_key(address: str) -> str:
-    """The unit a budget is kept for: the address, an IPv6 address's /64."""
+def client_key(address: str | None) -> str:
+    """The unit a budget is kept for: the address, an IPv6 address's /64; ``NO_CLIENT``."""
+    if address is None:
+        return NO_CLIENT
     try:
         ip = ipaddress.ip_address(address)
     except ValueError:
@@ -72,6 +82,9 @@ class ClientBudget:
         self._clients: TTLCache[str, _Window] = TTLCache(
             maxsize=_MAX_CLIENTS, ttl=settings.client_budget_window, timer=clock
         )
+        self._shares: TTLCache[str, _Window] = TTLCache(
+            maxsize=_MAX_CLIENTS, ttl=settings.bapi_rate_window, timer=clock
+        )
         self._unseen = _Window()
 
     def _unseen_limit(self) -> int | None:
@@ -81,19 +94,50 @@ class ClientBudget:
             return None
         return max(1, limit - math.ceil(limit * self._settings.rate_reserve))
 
+    def _share_limit(self) -> int | None:
+        """How much of the guard's window one client may spend (``None``: guard off)."""
+        limit = self._settings.bapi_rate_limit
+        if limit <= 0:
+            return None
+        return max(1, math.floor(limit * self._settings.client_rate_share))
+
+    @staticmethod
+    def _window(windows: TTLCache[str, _Window], key: str) -> _Window:
+        window = windows.get(key)
+        if window is None:
+            window = windows[key] = _Window()
+        return window
+
     def admit(self, credential: Credential) -> None:
         """Count one Backend API call for ``credential``; raise ``UpstreamError`` (503 with
-        ``Retry-After``) when its client or the never-seen share is spent."""
-        if credential.digest in self._recent:
-            return  # Clerk vouched for it recently: the reserve is for exactly this
+        ``Retry-After``) when its client's budget or share, or the never-seen share, is spent."""
         now = self._clock()
+        key = client_key(credential.client)
+        if credential.digest in self._recent:
+            # Clerk vouched for it recently: it draws on the reserve, up to the client's share.
+            self._admit_recent(key, now)
+        else:
+            self._admit_unseen(key, now)
+
+    def _admit_recent(self, key: str, now: float) -> None:
+        share_limit = self._share_limit()
+        if share_limit is None:
+            return
+        share = self._window(self._shares, key)
+        wait = share.wait(share_limit, self._settings.bapi_rate_window, now)
+        if wait is not None:
+            raise UpstreamError(
+                Reason.RATE_LIMITED,
+                "This client has used its share of the verification rate limit; retry later.",
+                retry_after=wait,
+            )
+        share.count += 1
+
+    def _admit_unseen(self, key: str, now: float) -> None:
         client: _Window | None = None
         budget = self._settings.client_token_budget
-        if budget > 0 and credential.client is not None:
-            key = client_key(credential.client)
-            client = self._clients.get(key)
-            if client is None:
-                client = self._clients[key] = _Window()
+        if budget > 0:
+            client = self._window(self._clients, key)
             wait = client.wait(budget, self._settings.client_budget_window, now)
             if wait is not None:
                 raise UpstreamError(
@@ -119,4 +163,5 @@ class ClientBudget:
     def clear(self) -> None:
         self._recent.clear()
         self._clients.clear()
+        self._shares.clear()
         self._unseen = _Window()

@@ -119,15 +119,7 @@ class OpaquePolicy:
         self, credential: Credential, fetch: Callable[[], Awaitable[Verified]], what: str
     ) -> Verified:
         key = credential.digest
-        # Per-client budget and the reserve for recently verified tokens (``_budget``), before
-        # the fleet-wide guard: a refused stranger spends nothing of the guard.
-        self._budget.admit(credential)
-        wait = await self._store.take_rate_token()
-        if wait is not None:
-            # Our own fleet-wide guard: answer 503 before Clerk would answer 429.
-            raise UpstreamError(
-                Reason.RATE_LIMITED, "Verification rate limit reached.", retry_after=wait
-            )
+        await self._spend(credential)
         try:
             verified = await fetch()
         except TokenVerificationError:
@@ -137,6 +129,29 @@ class OpaquePolicy:
             raise map_upstream(exc, what=f"verifying a {what}") from None
         self._budget.verified(credential)
         return verified
+
+    async def _spend(self, credential: Credential) -> None:
+        # Per-client budget and share, and the reserve for recently verified tokens
+        # (``_budget``), before the fleet-wide guard: a refused stranger spends nothing of it.
+        self._budget.admit(credential)
+        wait = await self._store.take_rate_token()
+        if wait is not None:
+            # Our own fleet-wide guard: answer 503 before Clerk would answer 429.
+            raise UpstreamError(
+                Reason.RATE_LIMITED, "Verification rate limit reached.", retry_after=wait
+            )
+
+    async def direct(
+        self, token: str, client: str | None, fetch: Callable[[], Awaitable[R]], what: str
+    ) -> R:
+        """``clerk.<api>.verify``: the same budgets and fleet-wide guard as a route, counted
+        for ``client`` (``None``: the shared no-client bucket); no caching (the caller asked
+        Clerk). Raises ``UpstreamError`` when a budget is spent."""
+        credential = Credential(token, what, client=client)
+        await self._spend(credential)
+        resource = await fetch()
+        self._budget.verified(credential)
+        return resource
 
     @classmethod
     def for_kind(cls, kind: TokenKind, ctx: KindContext) -> OpaquePolicy:

@@ -55,13 +55,17 @@ class APIKeyVerifier:
         self._api = api
         self._policy = _opaque.OpaquePolicy.for_kind(KIND, ctx)
 
-    async def resource(self, secret: str) -> APIKey:
-        """The verified key as Clerk's resource; raises ``TokenVerificationError``."""
+    async def _fetch(self, secret: str) -> APIKey:
         return await _opaque.read_answer(self._api.request_verify(secret), APIKey, NOT_FOUND)
+
+    async def resource(self, secret: str, *, client: str | None = None) -> APIKey:
+        """The verified key as Clerk's resource; raises ``TokenVerificationError``. Counted
+        against ``client``'s budget like a route's verification."""
+        return await self._policy.direct(secret, client, lambda: self._fetch(secret), "api_key")
 
     async def verify(self, credential: Credential) -> Verified:
         async def fetch() -> Verified:
-            resource = await self.resource(credential.token)
+            resource = await self._fetch(credential.token)
             return self._policy.verified(principal_from_resource(resource), resource.expiration)
 
         return await self._policy.verify(credential, fetch, "API key")
@@ -74,9 +78,11 @@ class APIKeysClient(APIKeys):
         super().__init__(api._http, api._settings)
         self._verifier = verifier
 
-    async def verify(self, secret: str) -> APIKey:
+    async def verify(self, secret: str, *, client: str | None = None) -> APIKey:
         """Verify a key's secret with Clerk (``POST /api_keys/verify``).
 
-        Raises ``TokenVerificationError`` when it is not valid (unknown, revoked, expired).
+        Raises ``TokenVerificationError`` when it is not valid (unknown, revoked, expired), and
+        ``UpstreamError`` when ``client``'s budget (``None``: the shared no-client bucket) or
+        the fleet-wide rate limit is spent: the same budgets a route's verification draws on.
         """
-        return await self._verifier.resource(secret)
+        return await self._verifier.resource(secret, client=client)

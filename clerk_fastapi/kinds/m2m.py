@@ -131,8 +131,11 @@ class M2MVerifier:
             NOT_FOUND,
         )
 
-    async def resource(self, token: str, *, machine_secret_key: str | None = None) -> M2MToken:
-        """The verified token as Clerk's resource; raises ``TokenVerificationError``."""
+    async def resource(
+        self, token: str, *, machine_secret_key: str | None = None, client: str | None = None
+    ) -> M2MToken:
+        """The verified token as Clerk's resource; raises ``TokenVerificationError``. An opaque
+        token is counted against ``client``'s budget like a route's verification."""
         if token.count(".") == 2:
             jws = parse_compact(token)
             if not is_m2m_jwt(jws):
@@ -140,7 +143,9 @@ class M2MVerifier:
                 raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an M2M token.")
             resource, _ = await self._verify_jwt(jws)
             return resource
-        return await self._fetch(token, machine_secret_key)
+        return await self._policy.direct(
+            token, client, lambda: self._fetch(token, machine_secret_key), "m2m_token"
+        )
 
     async def verify(self, credential: Credential) -> Verified:
         if credential.jws is not None:
@@ -173,14 +178,19 @@ class M2MClient(M2MTokens):
         super().__init__(api._http, api._settings)
         self._verifier = verifier
 
-    async def verify(self, token: str, *, machine_secret_key: str | None = None) -> M2MToken:
+    async def verify(
+        self, token: str, *, machine_secret_key: str | None = None, client: str | None = None
+    ) -> M2MToken:
         """Verify a token: an M2M JWT locally (JWKS, no Backend API call), an opaque one with
         Clerk (``POST /m2m_tokens/verify``).
 
         Raises ``TokenVerificationError`` when the token is not valid (unknown, revoked,
-        expired, bad signature, not an M2M token).
+        expired, bad signature, not an M2M token), and ``UpstreamError`` when ``client``'s
+        budget (``None``: the shared no-client bucket) or the fleet-wide rate limit is spent.
         """
-        return await self._verifier.resource(token, machine_secret_key=machine_secret_key)
+        return await self._verifier.resource(
+            token, machine_secret_key=machine_secret_key, client=client
+        )
 
     def auth(
         self,
@@ -191,13 +201,18 @@ class M2MClient(M2MTokens):
         min_remaining_ttl_seconds: int | None = None,
         machine_secret_key: str | None = None,
         renew_before: float = 60.0,
+        plain_http_inside_private_network: bool = False,
     ) -> ClerkM2MAuth:
         """An ``httpx.Auth`` for calling your other services:
         ``httpx.AsyncClient(auth=clerk.m2m.auth())``.
 
         It creates this machine's M2M token on first use (with ``machine_secret_key``, else
         ``CLERK_MACHINE_SECRET_KEY``), renews it shortly before it expires, once for all
-        concurrent requests, and after a 401 from the target renews once and retries once.
+        concurrent requests, and after a 401 from the target renews once and retries once;
+        when a fresh token is refused too, 401s stop causing renewals for a while (5 s, doubling
+        up to 60 s). The token goes only over https://, or plain http:// to a loopback host;
+        ``plain_http_inside_private_network=True`` allows plain http:// to any host (only for a
+        network nobody else can see into).
         """
         if machine_secret_key is None and self._settings.machine_secret_key is None:
             raise ConfigurationError(
@@ -213,4 +228,5 @@ class M2MClient(M2MTokens):
             machine_secret_key=machine_secret_key,
             renew_before=renew_before,
             clock=self._verifier.clock,
+            plain_http_inside_private_network=plain_http_inside_private_network,
         )

@@ -124,15 +124,16 @@ class OAuthVerifier:
             self._api.request_verify(token), OAuthAccessToken, NOT_FOUND
         )
 
-    async def resource(self, token: str) -> OAuthAccessToken:
-        """The verified token as Clerk's resource; raises ``TokenVerificationError``."""
+    async def resource(self, token: str, *, client: str | None = None) -> OAuthAccessToken:
+        """The verified token as Clerk's resource; raises ``TokenVerificationError``. An opaque
+        token is counted against ``client``'s budget like a route's verification."""
         if token.count(".") == 2:
             jws = parse_compact(token)
             if not is_oauth_jwt(jws):
                 raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an OAuth access token.")
             resource, _ = await self._verify_jwt(jws)
             return resource
-        return await self._fetch(token)
+        return await self._policy.direct(token, client, lambda: self._fetch(token), "oauth_token")
 
     async def verify(self, credential: Credential) -> Verified:
         if credential.jws is not None:
@@ -159,11 +160,13 @@ class OAuthClient(OAuthTokens):
         super().__init__(api._http, api._settings)
         self._verifier = verifier
 
-    async def verify(self, access_token: str) -> OAuthAccessToken:
+    async def verify(self, access_token: str, *, client: str | None = None) -> OAuthAccessToken:
         """Verify a JWT access token (``typ: at+jwt``) locally, an opaque ``oat_`` token with
         Clerk (``POST /oauth_applications/access_tokens/verify``, instance secret key).
 
         Raises ``TokenVerificationError`` when the token is not valid (unknown, revoked,
-        expired, ``active: false``, bad signature, not an OAuth token).
+        expired, ``active: false``, bad signature, not an OAuth token), and ``UpstreamError``
+        when ``client``'s budget (``None``: the shared no-client bucket) or the fleet-wide rate
+        limit is spent.
         """
-        return await self._verifier.resource(access_token)
+        return await self._verifier.resource(access_token, client=client)

@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 from fastmcp.server.auth import AccessToken, RemoteAuthProvider, TokenVerifier
 from fastmcp.server.auth.providers.clerk import ClerkProvider
+from fastmcp.server.dependencies import get_http_request
+from starlette.requests import HTTPConnection
 
 from clerk_fastapi.mcp._access import checked_resource, verified_fields
 from clerk_fastapi.mcp.resource import MCPResource
@@ -41,8 +43,16 @@ class ClerkFastMCPVerifier(TokenVerifier):
         self.resource = resource
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        fields = await verified_fields(self.resource, token)
+        fields = await verified_fields(self.resource, token, _current_connection())
         return None if fields is None else AccessToken(**fields)
+
+
+def _current_connection() -> HTTPConnection | None:
+    """The request FastMCP is serving (its request context), for the per-client budget."""
+    try:
+        return get_http_request()
+    except RuntimeError:
+        return None  # no HTTP request: the shared no-client bucket
 
 
 def clerk_remote_auth(resource: MCPResource) -> RemoteAuthProvider:

@@ -179,13 +179,14 @@ class MCPResource:
         this resource's metadata and name the scopes, and a foreign ``aud`` gets 401."""
         return ResourceAuth(self, **options)
 
-    async def authenticate(self, token: str) -> OAuthAuth | None:
+    async def authenticate(self, token: str, *, client: str | None = None) -> OAuthAuth | None:
         """Verify a bearer token for this resource (for the MCP framework adapters).
 
         ``None``: not a valid OAuth token for this resource (any reason; scopes are not checked
         here). Raises ``UpstreamError`` when Clerk cannot answer now: the token may be valid.
+        ``client``: the request's client address, for the per-client budget.
         """
-        state = await self.clerk.authenticate_token(token, "oauth_token")
+        state = await self.clerk.authenticate_token(token, "oauth_token", client=client)
         if state.error == "unavailable":
             raise UpstreamError(
                 state.reason or Reason.UNEXPECTED_ERROR,

@@ -8,10 +8,14 @@ mcp = MCPServer("x", token_verifier=ClerkTokenVerifier(resource), auth=auth_sett
 
 from __future__ import annotations
 
+import sys
+from types import FrameType
 from typing import Any
 
+from mcp.server.auth.middleware.bearer_auth import BearerAuthBackend
 from mcp.server.auth.provider import AccessToken
 from mcp.server.auth.settings import AuthSettings
+from starlette.requests import HTTPConnection
 
 from clerk_fastapi.mcp._access import checked_resource, verified_fields
 from clerk_fastapi.mcp.resource import MCPResource
@@ -31,8 +35,27 @@ class ClerkTokenVerifier:
         self.resource = resource
 
     async def verify_token(self, token: str) -> AccessToken | None:
-        fields = await verified_fields(self.resource, token)
+        fields = await verified_fields(self.resource, token, _calling_connection())
         return None if fields is None else AccessToken(**fields)
+
+
+_AUTHENTICATE = BearerAuthBackend.authenticate.__code__
+
+
+def _calling_connection() -> HTTPConnection | None:
+    """The request whose token is being verified, for the per-client budget. The SDK hands a
+    ``TokenVerifier`` only the token; its ``BearerAuthBackend.authenticate(conn)`` is our
+    caller, and its ``conn`` is read (never changed). Anything else (a direct call, another SDK
+    layout): ``None``, and the verification counts against the shared no-client bucket."""
+    frame: FrameType | None = sys._getframe(2)
+    for _ in range(4):
+        if frame is None:
+            return None
+        if frame.f_code is _AUTHENTICATE:
+            conn = frame.f_locals.get("conn")
+            return conn if isinstance(conn, HTTPConnection) else None
+        frame = frame.f_back
+    return None
 
 
 def auth_settings(resource: MCPResource) -> AuthSettings:

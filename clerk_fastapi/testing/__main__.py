@@ -15,6 +15,7 @@ import json
 import os
 import signal
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +42,9 @@ examples:
 
 SERVE_HELP = f"""\
 Run a fake Clerk instance (JWKS, the verify and Backend API endpoints) on a loopback port until
-Ctrl-C. It prints the CLERK_* settings that point an app at it.
+Ctrl-C. It prints the CLERK_* settings that point an app at it. --state writes them to a file
+only you can read; --frontend-api also serves the OAuth authorization server (it consents at
+once) to requests for the served Host.
 
 example:
   {PROG} serve --port 8123 --state fake.json
@@ -141,6 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="write the CLERK_* settings as JSON to FILE once listening (what `mint --state` "
         "reads); removed on exit",
+    )
+    serve.add_argument(
+        "--frontend-api",
+        action="store_true",
+        help="also serve the instance's Frontend API (OAuth authorization server: "
+        "/oauth/authorize consents at once) on the same port, answering only requests whose "
+        "Host is the served address; off by default",
     )
     serve.add_argument(
         "--key-file",
@@ -327,6 +337,21 @@ def _mint(args: argparse.Namespace) -> int:
     return 0
 
 
+def write_private(path: Path, text: str) -> None:
+    """Write ``path`` readable by its owner only (0600: it holds the fake's secret and machine
+    keys), whole or not at all (``mint --state`` never reads half a file), through a temporary
+    file with an unpredictable name in the same directory (nobody can plant it beforehand)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:  # mkstemp creates it 0600, O_EXCL
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
 def _stop(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt  # SIGTERM stops `serve` as cleanly as Ctrl-C
 
@@ -338,7 +363,9 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _stop)
     with contextlib.ExitStack() as stack:
         try:
-            url = stack.enter_context(fake.serve(host=args.host, port=args.port))
+            url = stack.enter_context(
+                fake.serve(host=args.host, port=args.port, frontend_api=args.frontend_api)
+            )
         except ImportError as exc:
             raise CLIError("serve needs uvicorn: pip install uvicorn") from exc
         except OSError as exc:
@@ -355,9 +382,7 @@ def _serve(args: argparse.Namespace) -> int:
         if args.state:
             state = Path(args.state)
             stack.callback(state.unlink, missing_ok=True)
-            tmp = state.with_name(state.name + ".tmp")
-            tmp.write_text(json.dumps(settings))
-            tmp.replace(state)  # whole or absent: `mint --state` never reads half a file
+            write_private(state, json.dumps(settings))
             print(f"# tokens for it: {PROG} mint session --state {args.state}")
         else:
             print(

@@ -37,7 +37,7 @@ if __name__ == "__main__":
         )
         transport = httpx.ASGITransport(app=service_b)
         auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
-        async with httpx.AsyncClient(transport=transport, base_url="http://b", auth=auth) as b_api:
+        async with httpx.AsyncClient(transport=transport, base_url="http://b.localhost", auth=auth) as b_api:
             assert (await b_api.post("/invoices/rebuild")).status_code == 200
             await revoke_current_token(admin, auth)
             assert (await b_api.post("/invoices/rebuild")).status_code == 200  # renewed, retried
@@ -47,7 +47,7 @@ if __name__ == "__main__":
             clock.advance(601)  # the old key has stopped working; A's token has not
             assert (await b_api.post("/invoices/rebuild")).status_code == 200
         rotated = fake.clerk(machine_secret_key=new_key).m2m.auth()
-        async with httpx.AsyncClient(transport=transport, base_url="http://b", auth=rotated) as c:
+        async with httpx.AsyncClient(transport=transport, base_url="http://b.localhost", auth=rotated) as c:
             assert (await c.post("/invoices/rebuild")).status_code == 200
         print("rotation ok")
 

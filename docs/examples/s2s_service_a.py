@@ -50,7 +50,7 @@ if __name__ == "__main__":
         # Caller only: no CLERK_SECRET_KEY, just the machine secret key.
         service_a = create_service_a(
             fake.clerk(secret_key=None, machine_secret_key=a.secret_key),
-            "http://b",
+            "http://b.localhost",
             transport=httpx.ASGITransport(app=service_b),
         )
         async with service_a.router.lifespan_context(service_a), httpx.AsyncClient(

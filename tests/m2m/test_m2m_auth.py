@@ -50,7 +50,9 @@ def receiver(fake: FakeClerk, caller_id: str, **settings: Any) -> FastAPI:
 
 
 def client_for(app: Any, auth: httpx.Auth) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://b", auth=auth)
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://b.localhost", auth=auth
+    )
 
 
 async def test_one_token_for_many_concurrent_requests() -> None:
@@ -266,3 +268,140 @@ async def test_a_streamed_body_is_sent_again_on_the_retry() -> None:
             answer = await client.post("/echo", content=chunks())
     assert answer.status_code == 200 and answer.json()["body"] == "one,two"
     assert fake.hits["m2m_create"] == 2
+
+
+# -- issue 24 item 3: the calling side fails safe -------------------------------------------------
+
+
+def refusing_target(seen: list[str]) -> Any:
+    async def always_401(scope: Any, receive: Any, send: Any) -> None:
+        seen.append(dict(scope["headers"])[b"authorization"].decode())
+        response: Response = JSONResponse({"error": "no"}, status_code=401)
+        await response(scope, receive, send)
+
+    return always_401
+
+
+async def test_a_target_that_refuses_everything_gets_bounded_token_creations() -> None:
+    """It used to create a new token on every request (11 for 10 requests, none revoked)."""
+    clock = FrozenClock()
+    fake = FakeClerk(clock=clock)
+    a, _ = fake.machines_that_talk()
+    seen: list[str] = []
+    auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
+    async with client_for(refusing_target(seen), auth) as client:
+        answers = [await client.get("/") for _ in range(10)]
+        assert [r.status_code for r in answers] == [401] * 10
+        assert fake.hits["m2m_create"] == 2  # the first token and one renewal
+        assert len(seen) == 11  # one retry, then the 401s go back as they are
+        created = [fake.hits["m2m_create"]]
+        for wait in (5, 10, 20, 40, 60, 60):  # the back-off doubles up to a minute
+            clock.advance(wait - 0.5)
+            await client.get("/")
+            before = fake.hits["m2m_create"]
+            clock.advance(0.5)
+            await client.get("/")
+            await client.get("/")
+            created.append(fake.hits["m2m_create"])
+            assert before == created[-2]  # nothing before the back-off ends
+        assert created == [2, 3, 4, 5, 6, 7, 8]
+
+
+async def test_concurrent_refusals_of_one_fresh_token_count_once() -> None:
+    clock = FrozenClock()
+    fake = FakeClerk(clock=clock)
+    a, _ = fake.machines_that_talk()
+    auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
+    async with client_for(refusing_target([]), auth) as client:
+        await asyncio.gather(*(client.get("/") for _ in range(20)))
+        assert fake.hits["m2m_create"] == 2
+        clock.advance(5)  # the first back-off step, not 20 steps
+        await client.get("/")
+    assert fake.hits["m2m_create"] == 3
+
+
+async def test_an_accepted_answer_resets_the_back_off() -> None:
+    clock = FrozenClock()
+    fake = FakeClerk(clock=clock)
+    a, _ = fake.machines_that_talk()
+    refuse = {"on": True}
+
+    async def target(scope: Any, receive: Any, send: Any) -> None:
+        status = 401 if refuse["on"] else 200
+        await JSONResponse({}, status_code=status)(scope, receive, send)
+
+    auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
+    async with client_for(target, auth) as client:
+        await client.get("/")
+        refuse["on"] = False
+        assert (await client.get("/")).status_code == 200
+        refuse["on"] = True
+        await client.get("/")  # refused again: renews at once, no back-off left over
+    assert fake.hits["m2m_create"] == 3
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://orders.internal/x",
+        "http://10.0.0.5/x",
+        "http://api.example.com/x",
+        "http://[2001:db8::1]/x",
+    ],
+)
+async def test_plain_http_to_a_non_loopback_host_is_refused(url: str) -> None:
+    fake = FakeClerk()
+    a, _ = fake.machines_that_talk()
+    seen: list[str] = []
+    auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
+    transport = httpx.ASGITransport(app=refusing_target(seen))
+    async with httpx.AsyncClient(transport=transport, auth=auth) as client:
+        with pytest.raises(ConfigurationError, match="plain_http_inside_private_network") as caught:
+            await client.get(url)
+    assert seen == [] and fake.hits["m2m_create"] == 0  # nothing sent, no token created
+    assert "RFC 6750" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://localhost:8000/x", "http://b.localhost/x", "http://127.0.0.9/x", "http://[::1]/x"],
+)
+async def test_plain_http_to_loopback_and_the_named_opt_in_are_allowed(url: str) -> None:
+    fake = FakeClerk()
+    a, _ = fake.machines_that_talk()
+    seen: list[str] = []
+    clerk = fake.clerk(machine_secret_key=a.secret_key)
+    transport = httpx.ASGITransport(app=refusing_target(seen))
+    async with httpx.AsyncClient(transport=transport, auth=clerk.m2m.auth()) as client:
+        await client.get(url)
+    opted_in = clerk.m2m.auth(plain_http_inside_private_network=True)
+    async with httpx.AsyncClient(transport=transport, auth=opted_in) as client:
+        await client.get("http://orders.internal/x")
+    assert len(seen) == 4
+
+
+async def test_a_redirect_to_another_origin_never_carries_the_token() -> None:
+    fake = FakeClerk()
+    a, _ = fake.machines_that_talk()
+    headers: dict[str, str | None] = {}
+
+    async def target(scope: Any, receive: Any, send: Any) -> None:
+        host = dict(scope["headers"])[b"host"].decode()
+        headers[host] = dict(scope["headers"]).get(b"authorization", b"").decode() or None
+        if host == "b.localhost":
+            response: Response = Response(
+                status_code=307, headers={"location": "https://evil.example/steal"}
+            )
+        else:
+            response = JSONResponse({})
+        await response(scope, receive, send)
+
+    auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
+    transport = httpx.ASGITransport(app=target)
+    async with httpx.AsyncClient(
+        transport=transport, auth=auth, follow_redirects=True, base_url="http://b.localhost"
+    ) as client:
+        answer = await client.get("/")
+    assert answer.status_code == 200
+    assert headers["b.localhost"] is not None and headers["b.localhost"].startswith("Bearer ")
+    assert headers["evil.example"] is None

@@ -204,3 +204,67 @@ def test_help_describes_every_option_with_examples(command: list[str]) -> None:
         for option in action.option_strings:
             assert option in result.stdout, option
     assert "example" in result.stdout
+
+
+# -- issue 24 item 5: safe on a shared machine ---------------------------------------------------
+
+
+def start_serve(*args: str, state: Path) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [*CLI, "serve", "--state", str(state), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60  # a wait, not an assertion on speed
+    while not state.exists() and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return process
+
+
+def test_the_state_file_is_private_and_planted_names_are_not_followed(tmp_path: Path) -> None:
+    state = tmp_path / "fake.json"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("untouched")
+    (tmp_path / "fake.json.tmp").symlink_to(victim)  # the name 0.x wrote through
+    process = start_serve(state=state)
+    try:
+        assert state.exists(), process.stderr.read() if process.poll() is not None else ""
+        assert state.stat().st_mode & 0o777 == 0o600  # it holds the secret and machine keys
+        assert "CLERK_MACHINE_SECRET_KEY" in json.loads(state.read_text())
+        assert victim.read_text() == "untouched"
+        assert not [
+            p for p in tmp_path.iterdir() if p.name.endswith(".tmp") and p.name != "fake.json.tmp"
+        ]
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)
+
+
+def test_the_served_fake_has_no_oauth_endpoints_unless_asked(served: Served) -> None:
+    url = served.settings["CLERK_API_URL"]
+    for path in ("/oauth/authorize?client_id=x", "/.well-known/oauth-authorization-server"):
+        assert httpx.get(url + path).status_code == 404
+    assert httpx.get(url + "/v1/jwks", headers={"Authorization": "Bearer x"}).status_code != 404
+
+
+def test_serve_frontend_api_answers_only_its_own_host(tmp_path: Path) -> None:
+    state = tmp_path / "fake.json"
+    process = start_serve("--frontend-api", state=state)
+    try:
+        assert state.exists(), process.stderr.read() if process.poll() is not None else ""
+        url = json.loads(state.read_text())["CLERK_API_URL"]
+        metadata = "/.well-known/oauth-authorization-server"
+        answer = httpx.get(url + metadata)
+        assert answer.status_code == 200
+        assert answer.json()["issuer"] == url
+        # A DNS-rebinding page reaches the same socket with its own Host.
+        rebound = httpx.get(url + metadata, headers={"Host": "attacker.example"})
+        assert rebound.status_code == 421
+        authorize = httpx.get(
+            url + "/oauth/authorize?client_id=x", headers={"Host": "attacker.example:80"}
+        )
+        assert authorize.status_code == 421
+    finally:
+        process.terminate()
+        process.communicate(timeout=30)

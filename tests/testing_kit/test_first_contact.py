@@ -114,7 +114,7 @@ def test_a_caller_only_service_starts_with_only_the_machine_secret_key() -> None
         async with httpx.AsyncClient(
             auth=caller_clerk.m2m.auth(),
             transport=httpx.ASGITransport(app=receiver),
-            base_url="http://b",
+            base_url="http://b.localhost",
         ) as client:
             return (await client.get("/work")).json()
 

@@ -50,7 +50,7 @@ async def test_m2m_auth_calls_a_protected_service(library: ModuleType) -> None:
     async with library.AsyncClient(
         auth=caller.m2m.auth(),
         transport=library.ASGITransport(app=receiver_app(fake, b.secret_key)),
-        base_url="http://b",
+        base_url="http://b.localhost",
     ) as client:
         answers = [await client.post("/work", json={"n": n}) for n in range(3)]
     assert [r.status_code for r in answers] == [200, 200, 200]
@@ -67,7 +67,7 @@ async def test_m2m_auth_renews_after_a_401_with_httpx2() -> None:
     async with httpx2.AsyncClient(
         auth=auth,
         transport=httpx2.ASGITransport(app=receiver_app(fake, b.secret_key)),
-        base_url="http://b",
+        base_url="http://b.localhost",
     ) as client:
         assert (await client.post("/work")).status_code == 200
         first = auth.token_id
@@ -85,7 +85,7 @@ def test_a_sync_client_gets_a_clear_error(library: ModuleType) -> None:
     a, _ = fake.machines_that_talk()
     auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
     with (
-        library.Client(auth=auth, base_url="http://b") as client,
+        library.Client(auth=auth, base_url="http://b.localhost") as client,
         pytest.raises(
             RuntimeError, match=r"async clients only \(httpx.AsyncClient, httpx2.AsyncClient\)"
         ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import subprocess
 import sys
 from typing import Annotated, Any
@@ -200,3 +202,29 @@ async def test_serve_on_a_real_port(fake_clerk: FakeClerk) -> None:
         assert (await call(app, "/any", fake_clerk.m2m_token())).status_code == 200
         assert (await call(app, "/any", fake_clerk.session_token())).status_code == 200
     assert fake_clerk.hits["m2m_verify"] == 1 and fake_clerk.hits["jwks"] == 1
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [
+        {"sub": "mch_impostor", "scopes": "mch_admin", "aud": ["mch_admin"]},
+        {"iss": "https://evil.test", "exp": 4102444800, "jti": "mt_chosen", "iat": 0, "nbf": 0},
+    ],
+)
+def test_m2m_jwt_reserved_claims_are_clerks_whatever_the_claims_say(
+    claims: dict[str, Any],
+) -> None:
+    """Clerk sets ``iss``, ``sub``, ``aud``, ``scopes``, ``exp``, ``iat``, ``nbf``, ``jti``
+    itself; a caller's ``claims`` only add (issue 24 item 5)."""
+    fake = FakeClerk()
+    machine = fake.add_machine("caller")
+    token = fake.m2m_token(
+        "jwt", machine_id=machine.id, scopes=["mch_b"], claims={**claims, "tier": "gold"}
+    )
+    payload = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
+    assert payload["sub"] == machine.id
+    assert payload["scopes"] == "mch_b" and payload["aud"] == ["mch_b"]
+    assert payload["iss"] == fake.issuer
+    assert payload["jti"].startswith("mt_") and payload["jti"] != "mt_chosen"
+    assert payload["iat"] > 0 and payload["nbf"] > 0 and payload["exp"] < 4102444800
+    assert payload["tier"] == "gold"

@@ -1,9 +1,12 @@
 """Sealed values for the shared tier.
 
-Keys and seals come from a secret nobody outside the service knows (the secret key, else
-``CLERK_CACHE_SECRET``), never from public material. The namespace also carries a fingerprint
-of every setting that changes a decision (issuer, audience, authorized parties, clock skew, the
-PEM key, the API URL), so two services that would decide differently never share a verdict.
+Keys and seals come from secrets nobody outside the service knows (the secret key and
+``CLERK_CACHE_SECRET``, whichever are set), never from public material. The namespace binds
+everything that can change a decision or a principal (``decision_policy``): the Clerk instance
+(a fingerprint of the secret key, else of the PEM key: never the cache secret alone), the
+receiving machine id (``scoped_to_receiver``), a fingerprint of the machine secret key opaque
+M2M verifies use, the API URL, issuer, audience, authorized parties and clock skew. Services or
+instances that would decide differently never read each other's verdicts.
 Every sealed value carries its own absolute expiry and its creation time, checked on read
 against the reader's clock and the reader's own policy; the MAC covers the Redis key, so a
 value cannot be moved to another token's key.
@@ -22,33 +25,51 @@ from pydantic import BaseModel, ValidationError
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 
-VERSION = "v2"
+VERSION = "v3"  # v3: the namespace binds the instance and the receiving machine
+
+
+def _fingerprint(secret: str | None) -> str | None:
+    return hashlib.sha256(secret.encode()).hexdigest() if secret else None
+
+
+def instance_identity(settings: ClerkSettings) -> bytes:
+    """Which Clerk instance this is: its secret key, else its PEM key (networkless), and where
+    its Backend API lives. Never the shared cache secret: instances may share that one."""
+    pem = settings.jwt_key.get_secret_value() if settings.jwt_key else None
+    return json.dumps(
+        [_fingerprint(settings.secret()), _fingerprint(pem), settings.api_url]
+    ).encode()
 
 
 def decision_policy(settings: ClerkSettings) -> bytes:
-    """Everything in the settings that can turn one verdict into another."""
-    pem = settings.jwt_key.get_secret_value() if settings.jwt_key else ""
+    """Everything in the settings that can turn one verdict (or its principal) into another."""
     return json.dumps(
         [
-            settings.api_url,
+            instance_identity(settings).decode(),
+            settings.machine_id,
+            # Opaque M2M tokens are verified with this key: Clerk answers per machine.
+            _fingerprint(settings.machine_secret()),
             settings.api_version,
             settings.issuer,
             sorted(settings.audience),
             sorted(settings.authorized_parties),
             settings.clock_skew,
-            hashlib.sha256(pem.encode()).hexdigest() if pem else None,
         ]
     ).encode()
 
 
 class Sealer:
-    def __init__(self, secret: str, policy: bytes) -> None:
+    def __init__(self, secret: str, policy: bytes, instance: bytes = b"") -> None:
         root = hmac.new(
             secret.encode(), b"clerk_fastapi shared cache " + VERSION.encode(), "sha256"
         )
         base = root.digest()
         namespace = hmac.new(base, b"namespace|" + policy, hashlib.sha256).hexdigest()[:24]
         self.prefix = f"clerk_fastapi:{VERSION}:{namespace}:"
+        # What every service of one Clerk instance shares whatever its policy: the fleet-wide
+        # Backend API rate counter (Clerk limits per instance, not per service).
+        shared = hmac.new(base, b"instance|" + instance, hashlib.sha256).hexdigest()[:24]
+        self.instance_prefix = f"clerk_fastapi:{VERSION}:i-{shared}:"
         self._mac_key = hmac.new(base, b"mac|" + policy, hashlib.sha256).digest()
 
     def key(self, kind: str, digest: bytes) -> str:

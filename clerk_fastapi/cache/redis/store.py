@@ -8,7 +8,8 @@ cannot do: forge an entry (values are sealed with a secret they do not know), mo
 another token's key (the seal covers the key), replay a value past its own sealed expiry or past
 the reading instance's own policy (opaque results older than its cache TTL, or than the
 coalescing window when its opaque cache is off), or carry a verdict to an instance whose
-settings would decide differently (the namespace holds a fingerprint of those settings).
+settings would decide differently (the namespace binds the instance, the receiving machine, the
+machine secret key and the decision policy: ``codec.decision_policy``).
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ from typing import Any
 from pydantic import BaseModel
 
 from clerk_fastapi.cache.local import LocalStore
-from clerk_fastapi.cache.redis.codec import Sealer, VerifiedCodec, decision_policy
+from clerk_fastapi.cache.redis.codec import (
+    Sealer,
+    VerifiedCodec,
+    decision_policy,
+    instance_identity,
+)
 from clerk_fastapi.cache.redis.connection import (
     FAILED,
     Failed,
@@ -77,11 +83,13 @@ class RedisStore:
         self.conn = RedisConnection(
             settings.cache_url, settings.cache_timeout, cluster=settings.cache_cluster
         )
-        self.sealer = Sealer(secret, decision_policy(settings))
+        self.sealer = Sealer(secret, decision_policy(settings), instance_identity(settings))
         self.prefix = self.sealer.prefix
         self.codec = VerifiedCodec(models)
         self.fleet = FleetCoalescer(self.conn, self.sealer, self.codec, settings, clock)
-        self.rate = FleetRateGuard(self.conn, self.prefix, settings, clock, self.near)
+        self.rate = FleetRateGuard(
+            self.conn, self.sealer.instance_prefix, settings, clock, self.near
+        )
         self._key_alive = key_alive
         self._lookups: SingleFlight[Verified | None] = SingleFlight()
         self.forgets = ForgetLog(self.conn, self.near, self.prefix, self.key, clock)

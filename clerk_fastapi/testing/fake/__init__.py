@@ -29,6 +29,7 @@ from clerk_fastapi.testing.fake._common import TokenStore, random_text
 from clerk_fastapi.testing.fake.api import BackendAPI
 from clerk_fastapi.testing.fake.control import control_routes
 from clerk_fastapi.testing.fake.faults import Fault, FaultMode, RecordedRequest
+from clerk_fastapi.testing.fake.frontend import FrontendGuard
 from clerk_fastapi.testing.fake.machines import FakeMachine
 from clerk_fastapi.testing.fake.server import serve_asgi
 from clerk_fastapi.testing.fake.webhooks import WebhookDelivery, WebhookSender
@@ -189,14 +190,18 @@ class FakeClerk(BackendAPI, WebhookSender):
         """Run on a real loopback port (uvicorn in a thread); yields the base URL.
 
         ``frontend_api=True``: the same server is also the instance's Frontend API, so an OAuth
-        client can reach its authorization server. Inside the block ``issuer`` is the base URL
+        client can reach its authorization server (whose ``/oauth/authorize`` consents at
+        once); it answers only requests whose ``Host`` is the served address. Without it the
+        Frontend API paths answer 404. Inside the block ``issuer`` is the base URL
         (``http://127.0.0.1:PORT``) and ``frontend_api``/``publishable_key`` name it: mint tokens
         and build ``fake.clerk()`` inside the block.
         """
         previous = (self.api_url, self.issuer, self.frontend_api, self.publishable_key)
-        with serve_asgi(self.app, host, port) as url:
+        guard = FrontendGuard(self.app)  # the OAuth endpoints only when asked, to our Host
+        with serve_asgi(guard, host, port) as url:
             self.api_url = url
             if frontend_api:
+                guard.allow(url)
                 self.issuer = url
                 self.frontend_api = url.removeprefix("http://")
                 self.publishable_key = _publishable_key(self.frontend_api)

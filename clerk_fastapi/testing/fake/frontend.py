@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlencode
 
 import jwt
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
@@ -298,3 +299,59 @@ def _client_credentials(request: Request, data: dict[str, str]) -> tuple[str | N
         client_id, _, secret = raw.partition(":")
         return unquote(client_id), unquote(secret)
     return data.get("client_id"), data.get("client_secret")
+
+
+# The Frontend API paths (the OAuth authorization server); ``FrontendGuard`` serves them only
+# when asked, and only to the fake's own Host.
+FRONTEND_PATHS = frozenset(
+    {
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/jwks.json",
+        "/oauth/register",
+        "/oauth/authorize",
+        "/oauth/token",
+    }
+)
+
+
+class FrontendGuard:
+    """The fake as served on a port (``FakeClerk.serve``, ``serve`` in the CLI).
+
+    Its ``/oauth/authorize`` consents at once, so on a shared machine any local process, or a
+    web page through DNS rebinding, could get tokens from it. Its Frontend API paths answer 404
+    unless the fake was served with ``frontend_api=True`` (``serve --frontend-api``), and then
+    only to requests whose ``Host`` names the fake itself (421 otherwise).
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.hosts: frozenset[str] | None = None  # None: the Frontend API is not served
+
+    def allow(self, url: str) -> None:
+        """Serve the Frontend API to requests for ``url`` (``http://HOST:PORT``)."""
+        netloc = url.split("://", 1)[-1].rstrip("/")
+        port = netloc.rsplit(":", 1)[-1]
+        self.hosts = frozenset({netloc.lower(), f"localhost:{port}"})
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope.get("path") in FRONTEND_PATHS:
+            if self.hosts is None:
+                response: Response = JSONResponse(
+                    {
+                        "error": "not_found",
+                        "error_description": "Frontend API not served "
+                        "(start the fake with --frontend-api / serve(frontend_api=True))",
+                    },
+                    status_code=404,
+                )
+                await response(scope, receive, send)
+                return
+            host = Headers(scope=scope).get("host", "").lower()
+            if host not in self.hosts:
+                response = JSONResponse(
+                    {"error": "misdirected_request", "error_description": "unexpected Host"},
+                    status_code=421,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)

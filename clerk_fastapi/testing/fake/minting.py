@@ -221,7 +221,9 @@ class Minting(TokenStore):
         now = self._now()
         token_id = hex_id("mt_")
         if format == "jwt":
+            # Clerk sets the reserved claims itself: a caller's ``claims`` never override them.
             payload: dict[str, Any] = {
+                **(claims or {}),
                 "iss": self.issuer,
                 "sub": machine,
                 "aud": scopes,
@@ -230,7 +232,6 @@ class Minting(TokenStore):
                 "nbf": now - 10,
                 "jti": token_id,
                 "scopes": " ".join(scopes),
-                **(claims or {}),
             }
             return self.sign(payload, {"cat": category} if category else None)
         token = "mt_" + random_text(40)

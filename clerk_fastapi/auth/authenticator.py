@@ -93,15 +93,15 @@ class Authenticator:
         context = RequestContext.of(conn)
         token = context.token
         if token is not None:
-            state = await self._decide(context, token, spec, "header", machine_secret_key)
+            state = await self._decide(context, conn, token, spec, "header", machine_secret_key)
         else:
-            found = self.cookie_path.find(context, spec)
+            found = self.cookie_path.find(conn, context, spec)
             if isinstance(found, RequestState):
                 state = found
             else:
                 token, check = found
                 state = await self._decide(
-                    context, token, spec, "cookie", machine_secret_key, check
+                    context, conn, token, spec, "cookie", machine_secret_key, check
                 )
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
@@ -120,7 +120,7 @@ class Authenticator:
         context = RequestContext.for_token(token, carrier)
         check = self.cookie_path.checks(0) if carrier == "cookie" else None
         state = await self._decide(
-            context, token, self.normalize(accepts), carrier, machine_secret_key, check
+            context, None, token, self.normalize(accepts), carrier, machine_secret_key, check
         )
         if self.observer.wants(state):
             await self.observer.emit(state, context.started)
@@ -129,6 +129,7 @@ class Authenticator:
     async def _decide(
         self,
         context: RequestContext,
+        conn: Connection | None,
         token: str,
         spec: Accepts,
         carrier: Carrier,
@@ -160,6 +161,7 @@ class Authenticator:
             spec,
             carrier,
             context,
+            conn,
             machine_secret_key,
             cookie_check,
         )

@@ -8,7 +8,7 @@ from typing import Any
 
 from clerk_fastapi.auth import cookies
 from clerk_fastapi.auth.accepts import Accepts
-from clerk_fastapi.auth.credentials import RequestContext
+from clerk_fastapi.auth.credentials import Connection, RequestContext, header_values
 from clerk_fastapi.auth.origin import origin_allowed
 from clerk_fastapi.auth.state import Outcomes, RequestState
 from clerk_fastapi.errors import Reason
@@ -42,7 +42,7 @@ class CookiePath:
         return self._instance
 
     def find(
-        self, context: RequestContext, spec: Accepts
+        self, conn: Connection, context: RequestContext, spec: Accepts
     ) -> RequestState | tuple[str, CookieCheck]:
         """Clerk's answer when the request carries no usable token, else the session cookie's
         token and the checks Clerk makes of it before its signature."""
@@ -65,7 +65,7 @@ class CookiePath:
                 SESSION_TOKEN, Reason.SESSION_TOKEN_MISSING, "No session token was sent.", "missing"
             )
         instance = self.instance
-        jar = cookies.parse_cookie_header(context.cookie_headers())
+        jar = cookies.parse_cookie_header(header_values(conn, "cookie"))
         found = cookies.session_cookies(jar, instance, self._clock())
         if found.token is None:
             return refuse(
@@ -74,7 +74,7 @@ class CookiePath:
                 found.message,
                 "missing" if found.missing else "invalid_token",
             )
-        if context.conn is not None and not origin_allowed(context.conn, self._settings):
+        if not origin_allowed(conn, self._settings):
             return refuse(
                 SESSION_TOKEN,
                 Reason.ORIGIN_NOT_ALLOWED,

@@ -64,8 +64,10 @@ def _raw_values(conn: Connection, name: bytes) -> list[bytes]:
     return values
 
 
-def header_values(conn: Connection, name: str) -> list[str]:
-    """Every value of header ``name`` (lower case), as text."""
+def header_values(conn: Connection | None, name: str) -> list[str]:
+    """Every value of header ``name`` (lower case), as text (none without a connection)."""
+    if conn is None:
+        return []
     return [value.decode("latin-1") for value in _raw_values(conn, name.encode("latin-1"))]
 
 
@@ -123,8 +125,8 @@ def parse_authorization(value: str) -> Presented:
     return Presented(rest)
 
 
-def request_method(conn: Connection) -> str:
-    method = conn.scope.get("method")
+def request_method(conn: Connection | None) -> str:
+    method = conn.scope.get("method") if conn is not None else None
     return method.upper() if isinstance(method, str) else "GET"
 
 
@@ -137,7 +139,6 @@ class RequestContext:
 
     __slots__ = (
         "carrier",
-        "conn",
         "digest",
         "found",
         "looked",
@@ -147,13 +148,9 @@ class RequestContext:
         "token",
     )
 
-    def __init__(
-        self,
-        conn: Connection | None,
-        presented: Presented,
-        digest: bytes | None,
-    ) -> None:
-        self.conn = conn
+    def __init__(self, presented: Presented, digest: bytes | None, *, memo: bool = True) -> None:
+        # No reference to the connection: the context lives in the connection's scope, and a
+        # cycle would leave every request's objects to the garbage collector.
         self.token = presented.token
         self.carrier: Carrier = presented.carrier
         self.malformed = presented.malformed
@@ -164,7 +161,7 @@ class RequestContext:
         self.found: Verified | None = None
         # Verification outcomes by (authenticator, digest): a request with several ``Auth``
         # dependencies verifies its token once.
-        self.memo: dict[Any, Any] | None = None
+        self.memo: dict[Any, Any] | None = {} if memo else None
 
     @classmethod
     def of(cls, conn: Connection) -> RequestContext:
@@ -173,20 +170,10 @@ class RequestContext:
         context: RequestContext | None = scope.get(CONTEXT_KEY)
         if context is None:
             presented, digest = read_authorization(conn)
-            context = scope[CONTEXT_KEY] = cls(conn, presented, digest)
+            context = scope[CONTEXT_KEY] = cls(presented, digest)
         return context
 
     @classmethod
     def for_token(cls, token: str, carrier: Carrier = "header") -> RequestContext:
         """A bare token, with no connection (``authenticate_token``)."""
-        return cls(None, Presented(token, carrier), token_digest(token))
-
-    # -- what Clerk's session error handling reads besides the token ----------------------------
-
-    @property
-    def method(self) -> str:
-        return request_method(self.conn) if self.conn is not None else "GET"
-
-    def cookie_headers(self) -> list[str]:
-        """The raw ``Cookie`` header values (none without a connection)."""
-        return header_values(self.conn, "cookie") if self.conn is not None else []
+        return cls(Presented(token, carrier), token_digest(token), memo=False)

@@ -13,7 +13,12 @@ from clerk_fastapi.auth.accepts import Accepts
 from clerk_fastapi.auth.client import client_address
 from clerk_fastapi.auth.cookie_path import CookieCheck
 from clerk_fastapi.auth.cookies import Instance, has_refresh_cookie, parse_cookie_header
-from clerk_fastapi.auth.credentials import RequestContext
+from clerk_fastapi.auth.credentials import (
+    Connection,
+    RequestContext,
+    header_values,
+    request_method,
+)
 from clerk_fastapi.auth.state import Outcomes, RequestState, Source
 from clerk_fastapi.cache.base import VerificationStore
 from clerk_fastapi.errors import (
@@ -40,15 +45,14 @@ _TIME_REASONS = {
 }
 
 
-def session_reason(reason: str, context: RequestContext | None, instance: Instance) -> str:
+def session_reason(reason: str, conn: Connection | None, instance: Instance) -> str:
     """Clerk's ``handleSessionTokenError``: the time-claim reasons of a session token, on every
     path. We never refresh (an API backend holds no refresh flow): with a refresh cookie on a
     GET we report Clerk's own reason for an SDK without a Backend API client."""
     if reason == Reason.TOKEN_EXPIRED:
-        method = context.method if context is not None else "GET"
-        if method != "GET":
+        if request_method(conn) != "GET":
             refresh = "non-eligible-non-get"
-        elif not _refresh_cookie(context, instance):
+        elif not _refresh_cookie(conn, instance):
             refresh = "non-eligible-no-refresh-cookie"
         else:
             refresh = "missing-api-client"
@@ -56,8 +60,8 @@ def session_reason(reason: str, context: RequestContext | None, instance: Instan
     return _TIME_REASONS.get(reason, reason)
 
 
-def _refresh_cookie(context: RequestContext | None, instance: Instance) -> bool:
-    values = context.cookie_headers() if context is not None else []
+def _refresh_cookie(conn: Connection | None, instance: Instance) -> bool:
+    values = header_values(conn, "cookie")
     return bool(values) and has_refresh_cookie(parse_cookie_header(values), instance)
 
 
@@ -93,6 +97,7 @@ class Pipeline:
         spec: Accepts,
         carrier: Carrier,
         context: RequestContext,
+        conn: Connection | None,
         machine_secret_key: str | None = None,
         cookie_check: CookieCheck | None = None,
     ) -> RequestState:
@@ -101,7 +106,6 @@ class Pipeline:
         credential.machine_secret_key = machine_secret_key
         if credential.jws is None:
             # Only opaque tokens reach the Backend API and its per-client budget.
-            conn = context.conn
             credential.client = None if conn is None else client_address(conn, self._settings)
         if carrier == "cookie":
             credential.carrier = "cookie"
@@ -130,17 +134,15 @@ class Pipeline:
             if shared is not None:
                 return outcomes.signed_in(credential.token_type, shared, fingerprint, "cache")
 
-        memo = context.memo if context.conn is not None else None
+        memo = context.memo
         memo_key = (id(self), key)
         outcome = memo.get(memo_key) if memo is not None else None
         source: Source = "memo"
         if outcome is None:
             source = "verified"
             outcome = await self._verify(credential)
-            if context.conn is not None:
-                if context.memo is None:
-                    context.memo = {}
-                context.memo[memo_key] = outcome
+            if memo is not None:
+                memo[memo_key] = outcome
         if outcome.verified is not None:
             return outcomes.signed_in(credential.token_type, outcome.verified, fingerprint, source)
         error = outcome.error
@@ -157,7 +159,7 @@ class Pipeline:
         assert isinstance(error, TokenVerificationError)
         reason = error.reason
         if credential.token_type == SESSION_TOKEN:
-            reason = session_reason(reason, context, self._cookie_instance())
+            reason = session_reason(reason, conn, self._cookie_instance())
         return outcomes.signed_out(
             spec.single or credential.token_type,
             reason,

@@ -28,6 +28,7 @@ from clerk_fastapi.errors import (
     TokenVerificationError,
     UpstreamError,
 )
+from clerk_fastapi.kinds import CLERK_MACHINE_PREFIXES, JWT_SHAPED_MACHINE_TYPE
 from clerk_fastapi.kinds.base import Carrier, Credential
 from clerk_fastapi.kinds.registry import SESSION_TOKEN, KindRegistry
 from clerk_fastapi.principals import Verified
@@ -37,7 +38,6 @@ logger = logging.getLogger("clerk_fastapi")
 
 # Clerk's ``isJwtFormat``: a prefixed machine token of this shape is decoded as a JWT and fails.
 _JWT_FORMAT = re.compile(r"[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+\.[a-zA-Z0-9_-]+")
-_CLERK_MACHINE_PREFIXES = ("mt_", "oat_", "ak_")
 
 _TIME_REASONS = {
     Reason.TOKEN_NOT_ACTIVE_YET: Reason.SESSION_TOKEN_NBF,
@@ -117,12 +117,12 @@ class Pipeline:
             return outcomes.mismatch(spec, token, fingerprint)
         if (
             credential.jws is None
-            and token.startswith(_CLERK_MACHINE_PREFIXES)
+            and token.startswith(CLERK_MACHINE_PREFIXES)
             and _JWT_FORMAT.fullmatch(token)
         ):
             # Clerk decodes a prefixed token of JWT shape as a JWT, fails, and calls it m2m_token.
             return outcomes.signed_out(
-                "m2m_token",
+                JWT_SHAPED_MACHINE_TYPE,
                 Reason.TOKEN_INVALID,
                 "The token is not a valid JWT.",
                 "invalid_token",

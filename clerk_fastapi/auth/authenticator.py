@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
 from clerk_fastapi.auth.cached import CachedAnswers
-from clerk_fastapi.auth.cookie_path import CookieCheck, CookiePath
+from clerk_fastapi.auth.cookie_path import CookiePath
 from clerk_fastapi.auth.credentials import Connection, RequestContext
 from clerk_fastapi.auth.events import Observer
 from clerk_fastapi.auth.pipeline import Pipeline
@@ -92,17 +92,25 @@ class Authenticator:
         spec = self.normalize(accepts)
         context = RequestContext.of(conn)
         token = context.token
-        if token is not None:
-            state = await self._decide(context, conn, token, spec, "header", machine_secret_key)
-        else:
+        carrier: Carrier = "header"
+        check = None
+        if token is None:
             found = self.cookie_path.find(conn, context, spec)
             if isinstance(found, RequestState):
-                state = found
+                token = None
+                state: RequestState | None = found
             else:
                 token, check = found
-                state = await self._decide(
-                    context, conn, token, spec, "cookie", machine_secret_key, check
+                carrier = "cookie"
+        if token is not None:
+            state, key, digest = self._before_verifying(
+                context, token, spec, carrier, machine_secret_key
+            )
+            if state is None:
+                state = await self.pipeline.run(
+                    token, key, digest, spec, carrier, context, conn, machine_secret_key, check
                 )
+        assert state is not None
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
             await self.observer.emit(state, context.started)
@@ -117,51 +125,43 @@ class Authenticator:
         machine_secret_key: str | None = None,
     ) -> RequestState:
         """Authenticate a bare token (no request), with the same rules."""
+        spec = self.normalize(accepts)
         context = RequestContext.for_token(token, carrier)
-        check = self.cookie_path.checks(0) if carrier == "cookie" else None
-        state = await self._decide(
-            context, None, token, self.normalize(accepts), carrier, machine_secret_key, check
+        state, key, digest = self._before_verifying(
+            context, token, spec, carrier, machine_secret_key
         )
+        if state is None:
+            check = self.cookie_path.checks(0) if carrier == "cookie" else None
+            state = await self.pipeline.run(
+                token, key, digest, spec, carrier, context, None, machine_secret_key, check
+            )
         if self.observer.wants(state):
             await self.observer.emit(state, context.started)
         return state
 
-    async def _decide(
+    def _before_verifying(
         self,
         context: RequestContext,
-        conn: Connection | None,
         token: str,
         spec: Accepts,
         carrier: Carrier,
         machine_secret_key: str | None,
-        cookie_check: CookieCheck | None = None,
-    ) -> RequestState:
-        """A token's state: the length cap, then the result cache (header tokens: a token
-        verified before costs a lookup), else the pipeline."""
-        if len(token) > self._max_length:
-            return self.outcomes.signed_out(
-                spec.single, Reason.TOKEN_INVALID, "The token is too long.", "invalid_token"
-            )
+    ) -> tuple[RequestState | None, bytes, bytes]:
+        """The length cap, then the result cache (header tokens: a token verified before costs
+        a lookup): a state, or ``None`` and the token's cache key and digest for the pipeline."""
         digest = context.digest if carrier == "header" else None
         if digest is None:
             digest = token_digest(token)
+        if len(token) > self._max_length:
+            state = self.outcomes.signed_out(
+                spec.single, Reason.TOKEN_INVALID, "The token is too long.", "invalid_token"
+            )
+            return state, digest, digest
         key = (
             digest
             if machine_secret_key is None
             else self.cached.key(token, digest, machine_secret_key)
         )
         if carrier == "header":
-            state = self.cached.answer(context, key, spec, digest)
-            if state is not None:
-                return state
-        return await self.pipeline.run(
-            token,
-            key,
-            digest.hex()[:12],
-            spec,
-            carrier,
-            context,
-            conn,
-            machine_secret_key,
-            cookie_check,
-        )
+            return self.cached.answer(context, key, spec, digest), key, digest
+        return None, key, digest

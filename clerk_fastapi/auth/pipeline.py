@@ -93,7 +93,7 @@ class Pipeline:
         self,
         token: str,
         key: bytes,
-        fingerprint: str,
+        digest: bytes,
         spec: Accepts,
         carrier: Carrier,
         context: RequestContext,
@@ -102,6 +102,7 @@ class Pipeline:
         cookie_check: CookieCheck | None = None,
     ) -> RequestState:
         outcomes = self._outcomes
+        fingerprint = digest.hex()[:12]
         credential = self._registry.classify(token, key)
         credential.machine_secret_key = machine_secret_key
         if credential.jws is None:

@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
+.PHONY: demo test test-clone release-check test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,6 +55,25 @@ docs: $(STAMP_DEV)
 
 test: lint typecheck imports pytest docs
 
+# A clone of the last commit in an empty temporary directory (nothing beside it, no ../ data)
+# passes `make test`: the test data lives in tests/data. .ci/run calls it.
+test-clone:
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+		git clone -q "$(CURDIR)" "$$d/clerk-fastapi" && \
+		$(MAKE) -C "$$d/clerk-fastapi" test PYTHON=$(PYTHON)
+
+# Before tagging vX.Y.Z (CONTRIBUTING.md, "Releasing"): build the sdist and the wheel, check their
+# metadata strictly, install the wheel into a fresh venv outside the clone and import it there.
+release-check: $(STAMP_DEV)
+	@d=$$(mktemp -d) && trap 'rm -rf "$$d"' EXIT && \
+		$(BIN)/python -m build --no-isolation --outdir "$$d/dist" . >/dev/null && \
+		$(BIN)/python -m twine check --strict "$$d"/dist/* && \
+		$(PYTHON) -m venv "$$d/venv" && \
+		"$$d/venv/bin/python" -m pip install -q "$$d"/dist/*.whl && \
+		cd "$$d" && "$$d/venv/bin/python" -c "import clerk_fastapi, clerk_fastapi.testing; \
+			print('clerk-fastapi', clerk_fastapi.__version__, 'installs and imports from', \
+			clerk_fastapi.__file__)"
+
 test-core:
 	$(MAKE) typecheck imports pytest VENV=.venv-core EXTRAS=dev
 
@@ -76,10 +95,17 @@ bench: $(STAMP_DEV) wrk
 fuzz: $(STAMP_DEV)
 	CLERK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -m "slow or not slow"
 
-soak: $(STAMP_DEV)
+# The project's soak (tests/soak/run.py: workers, Redis, the fake Clerk out of process, outages,
+# rotation, Redis restart with forgets, a worker killed) for CLERK_SOAK_SECONDS (10 minutes),
+# printing its per-phase figures; then the in-process fault/load soak with its memory check.
+# Its short form (30 s of load) is part of every `make test`.
+CLERK_SOAK_SECONDS ?= 600
+soak: $(STAMP_DEV) redis-server
+	CLERK_SOAK_SECONDS=$(CLERK_SOAK_SECONDS) $(BIN)/python -m pytest tests/test_soak.py -s
 	CLERK_SOAK_SECONDS=120 $(BIN)/python -m pytest tests/test_fault_load.py -m slow
 
 # Differential parity with @clerk/backend 3.25.0 (parity/): needs Node.js >= 20 and npm.
+# sdk_wire.py: the JS SDK as a client of the fake, on every endpoint it serves (issue 26).
 PARITY_LOCK := parity/package-lock.json
 PARITY_STAMP := parity/node_modules/.installed-lock
 
@@ -95,6 +121,7 @@ $(PARITY_STAMP): $(PARITY_LOCK) | parity-node
 
 parity: $(STAMP_DEV) parity-node $(PARITY_STAMP)
 	$(BIN)/python parity/run.py
+	$(BIN)/python parity/sdk_wire.py
 
 clean:
 	rm -rf $(VENV) .venv-core .venv-3.* site dist build parity/node_modules

@@ -47,6 +47,8 @@ from clerk_fastapi.fastapi_auth.aliases import (
 from clerk_fastapi.fastapi_auth.app import Clerk
 from clerk_fastapi.fastapi_auth.dependency import Auth, get_clerk
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError
+from clerk_fastapi.fastapi_auth.openapi import document_webhooks
+from clerk_fastapi.fastapi_auth.webhook import ClerkWebhook
 from clerk_fastapi.kinds import Credential, KindRegistry, TokenKind, TokenVerifier
 from clerk_fastapi.kinds.api_key import APIKeysClient
 from clerk_fastapi.kinds.m2m import M2MClient
@@ -80,6 +82,7 @@ __all__ = [
     "ClerkM2MAuth",
     "ClerkNetworkError",
     "ClerkSettings",
+    "ClerkWebhook",
     "ConfigurationError",
     "Credential",
     "DeletedObject",
@@ -109,5 +112,6 @@ __all__ = [
     "UpstreamError",
     "Verified",
     "__version__",
+    "document_webhooks",
     "get_clerk",
 ]

@@ -23,6 +23,7 @@ from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.machines import Machines
 from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.cache import VerificationStore, make_store
+from clerk_fastapi.configure import missing_key_error, settings_from
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
 from clerk_fastapi.kinds import KindRegistry, api_key, m2m, oauth, session
@@ -53,26 +54,14 @@ class Clerk:
         env_file: str | os.PathLike[str] | None = None,
         **overrides: Any,
     ) -> None:
-        if env_file is not None:
-            if settings is not None:
-                raise TypeError("pass either settings or env_file, not both")
-            if not os.path.isfile(env_file):
-                raise ConfigurationError(f"env_file {os.fspath(env_file)!r} is not a file")
-            settings = ClerkSettings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
-        elif settings is None:
-            settings = ClerkSettings(**overrides)
-        elif overrides:
-            settings = settings.model_copy(update=overrides)
-            settings = ClerkSettings.model_validate(settings.model_dump())
+        # Every mistake (a malformed key, an unknown keyword, an unsupported URL) is one
+        # ConfigurationError here, when the instance is built.
+        settings = settings_from(settings, env_file, overrides)
         # Without a key the instance is built but refuses to start or verify (``check()``), as
         # Clerk's own SDK does: a module-level ``clerk = Clerk()`` can then be imported by tests
         # that swap it for a fake, and a server without the key still fails loudly at start-up.
-        self._missing_key: ConfigurationError | None = None
-        if settings.secret_key is None and settings.jwt_key is None:
-            self._missing_key = ConfigurationError(
-                "Set CLERK_SECRET_KEY (from the Clerk dashboard), or CLERK_JWT_KEY (the PEM "
-                "public key) for networkless session verification."
-            )
+        # A caller-only service (only CLERK_MACHINE_SECRET_KEY) starts: it verifies nothing.
+        self._missing_key: ConfigurationError | None = missing_key_error(settings)
         if settings.session_cookie and not settings.authorized_parties:
             logger.warning(
                 "CLERK_SESSION_COOKIE is on but CLERK_AUTHORIZED_PARTIES is empty: any website "
@@ -115,6 +104,16 @@ class Clerk:
         self.authenticator = Authenticator(
             settings, self.registry, clock, self.store, self.observer
         )
+        # OpenTelemetry (the otel extra), when CLERK_TELEMETRY is on: docs/telemetry.md.
+        self.telemetry: Any = None
+        if settings.telemetry:
+            from clerk_fastapi.telemetry import available, instrument
+
+            if not available():
+                raise ConfigurationError(
+                    "CLERK_TELEMETRY needs the otel extra: pip install 'clerk-fastapi[otel]'"
+                )
+            self.telemetry = instrument(self)
 
     # -- observability --------------------------------------------------------------------------
 
@@ -179,10 +178,19 @@ class Clerk:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
+    def check_startup(self) -> None:
+        """What start-up requires: a key to verify with, or (a service that only calls others)
+        the machine secret key ``clerk.m2m.auth()`` needs."""
+        if self._missing_key is not None and self.settings.machine_secret_key is None:
+            raise self._missing_key
+
     async def warm_up(self) -> None:
         """Load the JWKS, giving up after ``startup_timeout``; an unreachable Clerk never fails
-        start-up (a missing key does: ``check()``)."""
-        self.check()
+        start-up (a missing key does: ``check_startup()``). A caller-only instance has no keys
+        to load."""
+        self.check_startup()
+        if self._missing_key is not None:
+            return
         with anyio.move_on_after(self.settings.startup_timeout) as scope:
             await self.store.warm_up()
             await self.jwks.warm_up()
@@ -201,8 +209,9 @@ class Clerk:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
         """``FastAPI(lifespan=clerk.lifespan)``: attaches this instance to the app, warms the
-        JWKS, closes the HTTP client on shutdown. Without a key it fails start-up."""
-        self.check()
+        JWKS, closes the HTTP client on shutdown. Without a key it fails start-up (with only
+        CLERK_MACHINE_SECRET_KEY it starts: a service that calls others and verifies nothing)."""
+        self.check_startup()
         self.install(app)
         await self.warm_up()
         try:

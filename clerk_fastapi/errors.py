@@ -26,6 +26,8 @@ class Reason:
     TOKEN_IAT_IN_THE_FUTURE = "token-iat-in-the-future"
     TOKEN_VERIFICATION_FAILED = "token-verification-failed"
     TOKEN_TYPE_MISMATCH = "token-type-mismatch"
+    # An OAuth token for another resource (``aud``) on an MCP resource server.
+    TOKEN_INVALID_AUDIENCE = "token-invalid-audience"
     SECRET_KEY_INVALID = "secret-key-invalid"
     JWK_LOCAL_MISSING = "jwk-local-missing"
     JWK_REMOTE_FAILED_TO_LOAD = "jwk-remote-failed-to-load"

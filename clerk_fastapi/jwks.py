@@ -2,6 +2,11 @@
 
 Fresh for ``jwks_cache_ttl``; an unknown ``kid`` triggers one single-flight refetch, then a
 cool-down; when Clerk is down, the last good keys keep serving for ``jwks_max_stale``.
+
+An unknown ``kid`` while the last JWKS fetch failed is always 503 (with that failure's reason),
+never 401: we cannot tell a forged ``kid`` from a key Clerk rotated in while it was unreachable,
+and Clerk itself reports a failed JWKS load, not ``jwk-kid-mismatch``, in that case (design
+section 3: a JWKS that cannot be loaded is 503). With Clerk answering, an unknown ``kid`` is 401.
 With ``jwt_key`` (PEM) it is fully networkless.
 """
 
@@ -10,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.errors import (
@@ -22,6 +28,9 @@ from clerk_fastapi.errors import (
 from clerk_fastapi.jose.keys import UnsafeKeyError, VerificationKey, keys_from_jwks
 from clerk_fastapi.settings import ClerkSettings, mask_url
 from clerk_fastapi.singleflight import SingleFlight
+
+if TYPE_CHECKING:
+    from clerk_fastapi.telemetry import Telemetry
 
 logger = logging.getLogger("clerk_fastapi")
 
@@ -41,9 +50,13 @@ class JWKSStore:
         self._fetched_at: float | None = None
         self._cooldown_from = -math.inf
         self._failed_at = -math.inf
+        # How the last fetch failed, if it did (Clerk unreachable or refusing): an unknown kid
+        # is then 503 with the same reason.
+        self._unreachable: UpstreamError | None = None
         self._flight: SingleFlight[None] = SingleFlight()
         # Told which kids a refresh withdrew (the result cache stops serving their results).
         self.on_withdrawn: Callable[[set[str]], None] | None = None
+        self.telemetry: Telemetry | None = None  # set by telemetry.instrument
 
     def trusts(self, kid: str) -> bool | None:
         """Whether ``kid`` is among the keys this instance trusts; ``None`` before any fetch."""
@@ -65,6 +78,7 @@ class JWKSStore:
         self._fetched_at = None
         self._cooldown_from = -math.inf
         self._failed_at = -math.inf
+        self._unreachable = None
         self._flight.clear()
 
     async def warm_up(self) -> None:
@@ -107,6 +121,14 @@ class JWKSStore:
             key = self._keys.get(kid)
             if key is not None:
                 return key
+        failure = self._unreachable
+        if failure is not None:
+            raise UpstreamError(
+                failure.reason,
+                f"The token's kid is not among the cached keys, and the JWKS cannot be loaded "
+                f"now ({failure.message.rstrip('.')}).",
+                retry_after=failure.retry_after,
+            )
         raise TokenVerificationError(
             Reason.JWK_KID_MISMATCH,
             "Unable to find a signing key in the JWKS that matches the token's kid.",
@@ -133,6 +155,18 @@ class JWKSStore:
             raise
 
     async def _fetch(self) -> None:
+        try:
+            if self.telemetry is None:
+                await self._load()
+            else:
+                with self.telemetry.jwks_fetch():
+                    await self._load()
+        except UpstreamError as exc:
+            self._unreachable = exc
+            raise
+        self._unreachable = None
+
+    async def _load(self) -> None:
         secret = self._settings.secret()
         if secret is None:
             logger.error("Cannot load the JWKS: set CLERK_SECRET_KEY (or CLERK_JWT_KEY).")

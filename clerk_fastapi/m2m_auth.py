@@ -1,6 +1,8 @@
-"""The calling side of M2M: an ``httpx.Auth`` that sends this machine's M2M token.
+"""The calling side of M2M: an ``httpx.Auth`` (and ``httpx2.Auth``) that sends this machine's
+M2M token.
 
-``clerk.m2m.auth()`` builds one; pass it to ``httpx.AsyncClient(auth=...)``. It creates a token
+``clerk.m2m.auth()`` builds one; pass it to ``httpx.AsyncClient(auth=...)`` or
+``httpx2.AsyncClient(auth=...)`` (MCP and FastMCP clients use ``httpx2``). It creates a token
 with the machine secret key on the first request, keeps it until shortly before it expires, and
 renews it once for all concurrent requests (one Backend API call, not one per request). When the
 target service answers 401 (the token was revoked, or the target no longer accepts it), it
@@ -12,8 +14,9 @@ Backend API (through the leaf client, ``backend.m2m``) and keeps it with single-
 It knows nothing of verification, kinds or FastAPI, so a calling service that is not a FastAPI
 app can use it too.
 
-Only ``httpx.AsyncClient`` is supported: the package's Backend API client is async (one pooled
-client per event loop), and a blocking variant would need a second HTTP stack and thread locks.
+Only async clients (``httpx.AsyncClient``, ``httpx2.AsyncClient``) are supported: the package's
+Backend API client is async (one pooled client per event loop), and a blocking variant would need
+a second HTTP stack and thread locks.
 A synchronous caller creates a token with ``clerk.m2m.create()`` (in ``anyio.run``) and sets the
 header itself; see docs/service-to-service.md.
 """
@@ -30,6 +33,7 @@ import httpx
 from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.resources import M2MToken, epoch_seconds
 from clerk_fastapi.errors import ClerkAPIError
+from clerk_fastapi.httpx_compat import AuthBase
 from clerk_fastapi.singleflight import SingleFlight
 
 TokenFormat = Literal["opaque", "jwt"]
@@ -42,9 +46,10 @@ class _Held:
     refresh_at: float | None  # on the clock; None: the token does not expire
 
 
-class ClerkM2MAuth(httpx.Auth):
-    """``httpx.AsyncClient(auth=clerk.m2m.auth())``: every request carries this machine's M2M
-    token in ``Authorization: Bearer ...``.
+class ClerkM2MAuth(AuthBase):
+    """``httpx.AsyncClient(auth=clerk.m2m.auth())`` (or ``httpx2.AsyncClient``): every request
+    carries this machine's M2M token in ``Authorization: Bearer ...``. The flow below uses only
+    what the two libraries share (``clerk_fastapi.httpx_compat``).
 
     ``seconds_until_expiration``, ``claims``, ``token_format`` and ``min_remaining_ttl_seconds``
     are passed to ``clerk.m2m.create`` (``None``: the machine's default lifetime). The token is
@@ -160,7 +165,8 @@ class ClerkM2MAuth(httpx.Auth):
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
         raise RuntimeError(
-            "ClerkM2MAuth works with httpx.AsyncClient only; in synchronous code create a token "
+            "ClerkM2MAuth works with async clients only (httpx.AsyncClient, httpx2.AsyncClient); "
+            "in synchronous code create a token "
             "with clerk.m2m.create() and send it yourself (docs: Service to service)."
         )
         yield request  # pragma: no cover (makes this a generator, as httpx expects)

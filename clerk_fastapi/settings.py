@@ -126,6 +126,9 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+# The Redis URL schemes the shared cache connects with (redis-py's ``from_url``).
+CACHE_URL_SCHEMES = ("redis", "rediss", "unix")
+
 _URL_FIELDS = frozenset({"api_url", "cache_url", "http_proxy"})
 
 
@@ -208,6 +211,16 @@ class ClerkSettings(BaseSettings):
     )
     cache_timeout: float = Field(
         0.25, gt=0, le=5, description="Deadline (s) for one shared-cache operation."
+    )
+    telemetry: bool = Field(
+        False,
+        description=(
+            "Emit OpenTelemetry metrics and spans (needs the otel extra: "
+            "pip install 'clerk-fastapi[otel]')."
+        ),
+    )
+    cache_cluster: bool = Field(
+        False, description="`CLERK_CACHE_URL` is a node of a Redis (or Valkey) Cluster."
     )
     coalesce_window: float = Field(
         1.0, gt=0, le=10, description="Seconds a fleet-wide coalesced opaque result is shared."
@@ -348,7 +361,32 @@ class ClerkSettings(BaseSettings):
         parts = urlsplit(value)
         if parts.scheme not in ("https", "http") or not parts.hostname:
             raise ValueError("CLERK_API_URL must be an http(s) URL such as https://api.clerk.com")
+        # A copy-paste of Clerk's endpoint URLs: every call would go to /v1/v1/... and fail
+        # (JWKS 503s, M2M tokens "not found"). Refused rather than corrected: a proxy path that
+        # really ends in /v1 exists, and guessing would hide which one was meant.
+        if re.search(r"/v\d+/?$", parts.path):
+            raise ValueError(
+                "CLERK_API_URL must be the base URL without the API version: remove the "
+                "trailing /v1 (https://api.clerk.com, not https://api.clerk.com/v1); the version "
+                "is CLERK_API_VERSION"
+            )
         return value.rstrip("/")
+
+    @field_validator("cache_url")
+    @classmethod
+    def _check_cache_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        scheme = urlsplit(value).scheme if "://" in value else ""
+        if scheme not in CACHE_URL_SCHEMES:
+            # Accepting it would start a fleet whose every Redis call fails: silently unshared.
+            shown = f"scheme {scheme!r}" if scheme else "no scheme"
+            raise ValueError(
+                f"CLERK_CACHE_URL has {shown}, which is not supported: use "
+                + ", ".join(f"{name}://" for name in CACHE_URL_SCHEMES)
+                + " (for example redis://localhost:6379/0)"
+            )
+        return value
 
     @model_validator(mode="after")
     def _shared_cache_needs_a_secret(self) -> ClerkSettings:

@@ -1536,7 +1536,10 @@ def main() -> int:
         f"python {py_seconds:.1f}s; details in parity/results.json)"
     )
     print(f"{agree} agree, {differ} differ ({documented} documented)")
-    return 1 if differ > documented else 0
+    import webhooks  # issue 29: the same deliveries through Clerk's verifyWebhook and ours
+
+    webhook_status = webhooks.main() if not args.filter else 0
+    return 1 if differ > documented or webhook_status else 0
 
 
 if __name__ == "__main__":

@@ -1,4 +1,7 @@
-"""Paths to ../shared (CI has it beside the clone) and a loader for Clerk's fixture files."""
+"""Paths to the test data kept in the repository (tests/data) and a loader for its Clerk fixtures.
+
+The data lives in the clone (with its licences) so that a clone on its own passes `make test`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FIXTURES = SHARED / "fixtures" / "clerk"
-VECTORS = SHARED / "vectors" / "wycheproof"
+DATA = Path(__file__).resolve().parent / "data"
+FIXTURES = DATA / "clerk"
+VECTORS = DATA / "wycheproof"
 FROZEN_NOW = 1666648250
 
 

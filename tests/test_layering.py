@@ -20,6 +20,9 @@ VIOLATIONS = [
     ("fastapi_auth/dependency.py", "import clerk_fastapi.mcp.audience\n", "Layers"),
     ("m2m_auth.py", "import clerk_fastapi.kinds.m2m\n", "Layers"),
     ("m2m_auth.py", "import fastapi\n", "FastAPI and Starlette only"),
+    ("webhooks/verify.py", "import starlette.requests\n", "FastAPI and Starlette only"),
+    ("webhooks/events.py", "import clerk_fastapi.clerk\n", "Layers"),
+    ("webhooks/dedupe.py", "import clerk_fastapi.kinds\n", "Webhooks need no Clerk instance"),
 ]
 
 

@@ -18,6 +18,7 @@ PUBLIC = {
     "clerk_fastapi.mcp.sdk",
     "clerk_fastapi.mcp.fastmcp",
     "clerk_fastapi.webhooks",
+    "clerk_fastapi.telemetry",
 }
 _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 

@@ -113,7 +113,7 @@ class Authenticator:
         assert state is not None
         # One event per request, however many Auth dependencies; nothing when nobody listens.
         if state.source != "memo" and self.observer.wants(state):
-            await self.observer.emit(state, context.started)
+            await self.observer.emit(state, context.started, spec)
         return state
 
     async def authenticate_token(
@@ -136,7 +136,7 @@ class Authenticator:
                 token, key, digest, spec, carrier, context, None, machine_secret_key, check
             )
         if self.observer.wants(state):
-            await self.observer.emit(state, context.started)
+            await self.observer.emit(state, context.started, spec)
         return state
 
     def _before_verifying(

@@ -69,7 +69,9 @@ class CachedAnswers:
                 del states[next(iter(states))]
             states[key] = state
         if not spec.allows(state.token_type or ""):
-            return self._outcomes.mismatch(spec, context.token or "", digest.hex()[:12])
+            return self._outcomes.mismatch(
+                spec, context.token or "", digest.hex()[:12], state.token_type or ""
+            )
         return state
 
     def forget(self, token: str) -> None:

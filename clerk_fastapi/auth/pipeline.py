@@ -115,7 +115,7 @@ class Pipeline:
                 if refused is not None:
                     return refused
         if not spec.allows(credential.token_type):
-            return outcomes.mismatch(spec, token, fingerprint)
+            return outcomes.mismatch(spec, token, fingerprint, credential.token_type)
         if (
             credential.jws is None
             and token.startswith(CLERK_MACHINE_PREFIXES)

@@ -38,6 +38,9 @@ class RequestState:
     treat_pending_as_signed_out: bool = True
     # Where the answer came from: "verified" now, the result "cache", or this request's "memo".
     source: Source | None = None
+    # The type of the token that was presented, when it is not ``token_type`` (a type mismatch:
+    # ``token_type`` is then the route's, as in Clerk). Logs name both.
+    presented_type: str | None = None
 
     @property
     def is_authenticated(self) -> bool:
@@ -96,9 +99,11 @@ class Outcomes:
         fingerprint: str | None = None,
         retry_after: float | None = None,
         source: Source | None = None,
+        presented_type: str | None = None,
     ) -> RequestState:
         return RequestState(
             status="signed-out",
+            presented_type=presented_type,
             token_type=token_type,
             reason=reason,
             message=message,
@@ -109,16 +114,27 @@ class Outcomes:
             source=source,
         )
 
-    def mismatch(self, spec: Accepts, token: str, fingerprint: str) -> RequestState:
-        """A token of a type the route does not accept (decided before any I/O)."""
+    def mismatch(self, spec: Accepts, token: str, fingerprint: str, presented: str) -> RequestState:
+        """A token of a type the route does not accept (decided before any I/O);
+        ``presented``: the type it is (for the event, never for the answer)."""
         if spec.single is not None:
             reason = Reason.TOKEN_TYPE_MISMATCH
             # Parity: an opaque machine token on a session-only route fails to decode as a JWT.
             if spec.single == SESSION_TOKEN and token.startswith(self._registry.opaque_prefixes()):
                 reason = Reason.TOKEN_INVALID
             return self.signed_out(
-                spec.single, reason, NOT_ACCEPTED, "invalid_token", fingerprint=fingerprint
+                spec.single,
+                reason,
+                NOT_ACCEPTED,
+                "invalid_token",
+                fingerprint=fingerprint,
+                presented_type=presented,
             )
         return self.signed_out(
-            None, Reason.TOKEN_TYPE_MISMATCH, NOT_ACCEPTED, "invalid_token", fingerprint=fingerprint
+            None,
+            Reason.TOKEN_TYPE_MISMATCH,
+            NOT_ACCEPTED,
+            "invalid_token",
+            fingerprint=fingerprint,
+            presented_type=presented,
         )

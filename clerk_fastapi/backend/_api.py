@@ -71,6 +71,9 @@ def page(model: type[R], data: Any, key: str) -> Page[R]:
     if not isinstance(items, list):
         raise _invalid_answer()
     total = data.get("total_count", len(items))
+    # The spec types total_count as a number: 1.0 is a count, 1.5 and true are not.
+    if isinstance(total, float) and total.is_integer():
+        total = int(total)
     if not isinstance(total, int) or isinstance(total, bool):
         raise _invalid_answer()
     return Page[model](  # type: ignore[valid-type]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
@@ -16,6 +16,9 @@ import httpx
 from clerk_fastapi._version import __version__
 from clerk_fastapi.errors import ClerkAPIError, ClerkNetworkError
 from clerk_fastapi.settings import ClerkSettings
+
+if TYPE_CHECKING:
+    from clerk_fastapi.telemetry import Telemetry
 
 CLERK_API_VERSION = "2026-05-12"
 USER_AGENT = f"clerk-fastapi/{__version__}"
@@ -48,6 +51,7 @@ class BackendHTTP:
         # machine): do it now, at construction, never inside the event loop on a request.
         self._ssl_context = httpx.create_ssl_context() if transport is None else None
         self._client: httpx.AsyncClient | None = self._new_client()
+        self.telemetry: Telemetry | None = None  # set by telemetry.instrument
 
     def _new_client(self) -> httpx.AsyncClient:
         timeout = httpx.Timeout(
@@ -99,6 +103,26 @@ class BackendHTTP:
 
         Retries once, and only on a connection error (never after an HTTP answer such as 429).
         """
+        if self.telemetry is None:
+            return await self._request(method, path, secret, json, params, deadline)
+        with self.telemetry.backend_call(method, path) as result:
+            try:
+                body = await self._request(method, path, secret, json, params, deadline)
+            except ClerkAPIError as exc:
+                result["outcome"], result["status"] = "http_error", exc.status
+                raise
+            result["outcome"], result["status"] = "ok", 200
+            return body
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        secret: str | None,
+        json: Any,
+        params: dict[str, Any] | None,
+        deadline: float | None,
+    ) -> Any:
         headers = {"Authorization": f"Bearer {secret}"} if secret else {}
         if json is not None:
             headers["Content-Type"] = "application/json"

@@ -68,6 +68,12 @@ class Resource(_Timestamped):
         # Clerk may answer ``"scopes": null``; principal lists are always lists.
         return [] if value is None else value
 
+    @field_validator("revoked", "expired", mode="before")
+    @classmethod
+    def _null_flags(cls, value: Any) -> Any:
+        # A null flag is an unset one (the field's default), not an unusable answer.
+        return False if value is None else value
+
     @property
     def expiration_datetime(self) -> datetime | None:
         return ms_to_datetime(self.expiration)
@@ -152,6 +158,11 @@ class Machine(_Timestamped):
     default_token_ttl: int | None = None
     scoped_machines: list[Machine] = Field(default_factory=list)
     secret_key: str | None = Field(None, repr=False)
+
+    @field_validator("scoped_machines", mode="before")
+    @classmethod
+    def _null_scoped(cls, value: Any) -> Any:
+        return [] if value is None else value
 
     @property
     def scoped_machine_ids(self) -> list[str]:

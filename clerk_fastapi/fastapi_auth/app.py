@@ -49,9 +49,16 @@ class Clerk(core.Clerk):
 
         When a test has replaced the app's ``Clerk`` (``use_fake_clerk(app)``,
         ``app.dependency_overrides[get_clerk]``, ``override_auth(app, ...)``) this instance
-        stays idle: no key check, no network, and the replacement stays attached."""
-        if replaced_in(app):
+        stays idle: no key check, no network, and the replacement stays attached. So does
+        another ``Clerk`` already attached to the app (``app.state.clerk = fake.clerk()``).
+
+        An app with ``Auth`` routes needs a key to start; a service that only calls others
+        starts with just CLERK_MACHINE_SECRET_KEY."""
+        attached = getattr(getattr(app, "state", None), "clerk", None)
+        if replaced_in(app) or (isinstance(attached, core.Clerk) and attached is not self):
             yield
             return
+        if app_auths(app):
+            self.check()
         async with super().lifespan(app):
             yield

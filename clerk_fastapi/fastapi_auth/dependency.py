@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
+from clerk_fastapi.auth.events import log_forbidden
 from clerk_fastapi.auth.requirements import Requirements
 from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.errors import ConfigurationError
@@ -206,6 +207,7 @@ class Auth(SecurityBase):
             return principal
         missing = self.missing(principal, security_scopes.scopes)
         if missing:
+            log_forbidden(state, missing)
             own_url = self.resource_metadata if isinstance(self.resource_metadata, str) else None
             raise for_connection(request, insufficient_scope(missing, resource_metadata=own_url))
         return principal

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from clerk_fastapi.errors import Reason
+
 
 class ClerkErrorDetail(BaseModel):
     error: Literal[
@@ -27,19 +29,31 @@ class ClerkError(BaseModel):
 
 
 _REF = "#/components/schemas/{model}"
-_CHALLENGE = {
-    "description": 'RFC 6750 challenge, e.g. `Bearer error="invalid_token", '
-    'error_description="token-expired"`.',
-    "schema": {"type": "string"},
-}
+
+# The examples are real answers: tests/fastapi_auth/test_openapi_examples.py sends each request
+# below to a real app and compares the body and the header with these (a change to an answer
+# that is not made here fails it).
 
 
-def _answer(description: str, header: str, example: dict[str, str]) -> dict[str, Any]:
-    headers = (
-        {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
-        if header == "Retry-After"
-        else {"WWW-Authenticate": _CHALLENGE}
-    )
+def _answer(
+    description: str, header: str, header_example: str, example: dict[str, str]
+) -> dict[str, Any]:
+    if header == "Retry-After":
+        headers = {
+            "Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer"},
+                "example": int(header_example),
+            }
+        }
+    else:
+        headers = {
+            "WWW-Authenticate": {
+                "description": "The RFC 6750 challenge.",
+                "schema": {"type": "string"},
+                "example": header_example,
+            }
+        }
     return {
         "description": description,
         "headers": headers,
@@ -52,37 +66,47 @@ def _answer(description: str, header: str, example: dict[str, str]) -> dict[str,
     }
 
 
+_EXPIRED = Reason.SESSION_TOKEN_EXPIRED + "non-eligible-no-refresh-cookie"
+
 AUTH_ANSWERS: dict[str, dict[str, Any]] = {
+    # An empty bearer value.
     "400": _answer(
         "Malformed credentials (an empty bearer token, two tokens, two Authorization headers).",
         "WWW-Authenticate",
+        'Bearer error="invalid_request"',
         {
             "error": "invalid_request",
-            "reason": "token-invalid",
+            "reason": Reason.INVALID_REQUEST,
             "message": "The request's credentials are malformed.",
         },
     ),
+    # An expired session token on a GET (Clerk's reason for it).
     "401": _answer(
         "No credentials, or a token that is invalid, expired, revoked or of a type this "
         "operation does not accept.",
         "WWW-Authenticate",
-        {"error": "invalid_token", "reason": "token-expired", "message": "The token expired."},
+        f'Bearer error="invalid_token", error_description="{_EXPIRED}"',
+        {"error": "invalid_token", "reason": _EXPIRED, "message": "The token has expired."},
     ),
+    # A valid M2M token without the route's scope `jobs:write`.
     "403": _answer(
         "A valid token that lacks a required scope, permission, role, feature or plan.",
         "WWW-Authenticate",
+        'Bearer error="insufficient_scope", scope="jobs:write"',
         {
             "error": "insufficient_scope",
-            "reason": "insufficient-scope",
+            "reason": Reason.INSUFFICIENT_SCOPE,
             "message": "The token does not grant what this operation requires.",
         },
     ),
+    # Clerk unreachable while the signing keys are not loaded yet.
     "503": _answer(
         "Clerk could not be reached to verify the token; retry after `Retry-After` seconds.",
         "Retry-After",
+        "2",
         {
             "error": "temporarily_unavailable",
-            "reason": "unexpected-error",
+            "reason": Reason.UNEXPECTED_ERROR,
             "message": "Authentication is temporarily unavailable; retry later.",
         },
     ),

@@ -27,6 +27,7 @@ from clerk_fastapi.fastapi_auth.schemes import (
     kind_for,
     scheme_document,
 )
+from clerk_fastapi.fastapi_auth.webhook import document_webhook_routes
 
 
 def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:
@@ -138,6 +139,7 @@ def install_openapi(app: Any) -> None:
         if app.openapi_schema:
             return app.openapi_schema  # type: ignore[no-any-return]
         schema: dict[str, Any] = original()
+        document_webhook_routes(schema, app)
         clerk = getattr(app.state, "clerk", None)
         if isinstance(clerk, Clerk):
             finish_openapi(schema, clerk, app)
@@ -148,6 +150,12 @@ def install_openapi(app: Any) -> None:
     app.openapi = openapi
     app._clerk_openapi_installed = True
     app.openapi_schema = None
+
+
+def document_webhooks(app: Any) -> None:
+    """Document ``app``'s ``ClerkWebhook`` routes in its OpenAPI (request body and 400), for an
+    app with no ``Clerk`` attached (with one, ``lifespan``/``install`` already do this)."""
+    install_openapi(app)
 
 
 # -- what Swagger UI and clients need beyond the schemes (issue 20) -----------------------------

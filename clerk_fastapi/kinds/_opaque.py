@@ -13,6 +13,7 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import anyio
 from pydantic import BaseModel, ValidationError
 
 from clerk_fastapi.backend.resources import Resource, epoch_seconds
@@ -36,6 +37,9 @@ R = TypeVar("R", bound=Resource)
 # What Clerk issues after the prefix: ASCII letters, digits and _ - + / = . (design section 7).
 OPAQUE_BODY = re.compile(r"[A-Za-z0-9_\-+/=.]{8,509}")
 OPAQUE_MAX_LENGTH = 512
+# Everything a request waits for Clerk (its own call, another request's or another worker's
+# answer) fits in CLERK_HTTP_TIMEOUT plus this margin (Redis round trips, scheduling).
+WAIT_MARGIN = 0.5
 
 
 def format_ok(token: str, prefixes: tuple[str, ...]) -> bool:
@@ -105,7 +109,11 @@ class OpaquePolicy:
         key = credential.digest
         if await self._store.is_known_invalid(key):
             raise not_found(self._not_found)
-        return await self._store.run_once(key, lambda: self._call(credential, fetch, what))
+        # The coalesced call runs on (shielded) whatever the waiters do: leaving it here at the
+        # deadline costs the others nothing.
+        with anyio.move_on_after(self._settings.http_timeout + WAIT_MARGIN):
+            return await self._store.run_once(key, lambda: self._call(credential, fetch, what))
+        raise UpstreamError(Reason.UNEXPECTED_ERROR, f"Clerk did not verify the {what} in time.")
 
     async def _call(
         self, credential: Credential, fetch: Callable[[], Awaitable[Verified]], what: str

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 WELL_KNOWN = "/.well-known/oauth-protected-resource"
 # Clerk's ``TokenVerificationErrorReason.TokenInvalidAudience``.
-AUDIENCE_MISMATCH = "token-invalid-audience"
+AUDIENCE_MISMATCH = Reason.TOKEN_INVALID_AUDIENCE
 
 
 def _names(value: str | Iterable[str], what: str) -> tuple[str, ...]:

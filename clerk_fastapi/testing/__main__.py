@@ -60,6 +60,9 @@ examples:
   {PROG} mint session --state fake.json --org-id org_1 --role admin --permission org:reports:read
   {PROG} mint api-key --state fake.json --scope notes:read --name ci
   {PROG} mint m2m --key-file fake-key.pem --machine-id mch_worker
+
+`{PROG} mint webhook TYPE` prints a curl that delivers a signed Clerk webhook
+(mint webhook --help).
 """
 
 
@@ -176,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
     shape.add_argument(
         "--format",
         choices=["jwt", "opaque"],
-        help="oauth and m2m: a JWT (default) or an opaque oat_/mt_ token (needs a running fake)",
+        help="oauth and m2m: a JWT (default, unlike fake.m2m_token()) or an opaque oat_/mt_ "
+        "token (needs a running fake)",
     )
     shape.add_argument("--user-id", help="session and oauth: the user (sub); default user_123")
     shape.add_argument("--org-id", help="session: the active organization")
@@ -369,6 +373,11 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:2] == ["mint", "webhook"]:  # a signed webhook delivery, as a curl (issue 29)
+        from clerk_fastapi.testing.webhook_cli import main as mint_webhook
+
+        return mint_webhook(argv[2:])
     args = build_parser().parse_args(argv)
     try:
         return _serve(args) if args.command == "serve" else _mint(args)

@@ -9,11 +9,14 @@ from typing import Any
 from fastapi.security import SecurityScopes
 from pydantic import BaseModel
 
+from clerk_fastapi.errors import Reason
 from clerk_fastapi.fastapi_auth.dependency import Auth
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError, insufficient_scope
 from clerk_fastapi.fastapi_auth.routes import app_auths
 
-_MISMATCH_CHALLENGE = 'Bearer error="invalid_token", error_description="token-type-mismatch"'
+_MISMATCH_CHALLENGE = (
+    f'Bearer error="invalid_token", error_description="{Reason.TOKEN_TYPE_MISMATCH}"'
+)
 
 
 @contextlib.contextmanager
@@ -44,7 +47,7 @@ def override_auth(app: Any, principal: BaseModel | None, *, check: bool = True) 
                     raise ClerkAuthError(
                         401,
                         "invalid_token",
-                        "token-type-mismatch",
+                        Reason.TOKEN_TYPE_MISMATCH,
                         "The token type is not accepted here.",
                         {"WWW-Authenticate": _MISMATCH_CHALLENGE},
                     )

@@ -13,6 +13,7 @@ import pytest
 from clerk_fastapi.fastapi_auth.app import Clerk
 from clerk_fastapi.testing.clock import FrozenClock
 from clerk_fastapi.testing.fake import FakeClerk
+from clerk_fastapi.webhooks.verify import ENV_SECRET as WEBHOOK_SECRET_ENV
 
 
 @pytest.fixture
@@ -28,14 +29,18 @@ def fake_clerk(frozen_clock: FrozenClock) -> FakeClerk:
 
 
 @pytest.fixture
-def use_fake_clerk(fake_clerk: FakeClerk) -> Iterator[Callable[..., Clerk]]:
+def use_fake_clerk(
+    fake_clerk: FakeClerk, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., Clerk]]:
     """``use_fake_clerk(app, **settings)`` makes ``app``'s ``get_clerk`` return a ``Clerk``
     wired to the fake (settings given here win over the fake's defaults).
 
     Call it before the app starts: the app's own ``Clerk`` (``FastAPI(lifespan=clerk.lifespan)``
     with ``clerk = Clerk()`` at module level) then stays idle inside ``with TestClient(app)``,
     so tests need no ``CLERK_*`` variables and no network. Works with FastAPI's ``TestClient``
-    and with httpx's ``ASGITransport``; undone when the test ends.
+    and with httpx's ``ASGITransport``; undone when the test ends. It also sets
+    ``CLERK_WEBHOOK_SIGNING_SECRET`` to ``fake_clerk.webhook_signing_secret``, so ``ClerkWebhook()``
+    accepts ``fake_clerk.webhook(...)`` deliveries.
     """
     from clerk_fastapi.fastapi_auth.dependency import get_clerk
 
@@ -43,6 +48,7 @@ def use_fake_clerk(fake_clerk: FakeClerk) -> Iterator[Callable[..., Clerk]]:
     attached: list[tuple[Any, Any]] = []
 
     def attach(app: Any, **overrides: Any) -> Clerk:
+        monkeypatch.setenv(WEBHOOK_SECRET_ENV, fake_clerk.webhook_signing_secret)
         clerk = fake_clerk.clerk(**overrides)
         attached.append((app, getattr(app.state, "clerk", missing)))
         app.dependency_overrides[get_clerk] = lambda: clerk
@@ -56,3 +62,11 @@ def use_fake_clerk(fake_clerk: FakeClerk) -> Iterator[Callable[..., Clerk]]:
             del app.state.clerk
         else:
             app.state.clerk = previous
+
+
+@pytest.fixture
+def use_fake_webhooks(fake_clerk: FakeClerk, monkeypatch: pytest.MonkeyPatch) -> FakeClerk:
+    """Set ``CLERK_WEBHOOK_SIGNING_SECRET`` to ``fake_clerk.webhook_signing_secret`` for this
+    test (no ``Clerk`` needed) and return the fake: ``fake.deliver(app, "user.created")``."""
+    monkeypatch.setenv(WEBHOOK_SECRET_ENV, fake_clerk.webhook_signing_secret)
+    return fake_clerk

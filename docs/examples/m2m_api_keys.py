@@ -33,18 +33,18 @@ if __name__ == "__main__":
     async def main() -> None:
         fake = FakeClerk()
         clerk = fake.clerk()
-        key_id, secret = await issue_key(clerk, "user_42")
-        assert await key_owner(clerk, secret) == "user_42"
+        key_id, secret = await issue_key(clerk, "user_2Nw1sJ2fbn3hKP0cmh9L8yVZ4xk")
+        assert await key_owner(clerk, secret) == "user_2Nw1sJ2fbn3hKP0cmh9L8yVZ4xk"
 
-        page = await clerk.api_keys.list(subject="user_42", limit=10)
+        page = await clerk.api_keys.list(subject="user_2Nw1sJ2fbn3hKP0cmh9L8yVZ4xk", limit=10)
         assert page.total_count == 1 and page.data[0].scopes == ["reports:read"]
         assert page.data[0].expiration_datetime is not None
         assert page.data[0].secret is None  # never listed
 
         await clerk.api_keys.revoke(key_id, revocation_reason="user request")
         assert await key_owner(clerk, secret) is None
-        assert (await clerk.api_keys.list(subject="user_42")).total_count == 0
-        assert (await clerk.api_keys.list(subject="user_42", include_invalid=True)).total_count == 1
+        assert (await clerk.api_keys.list(subject="user_2Nw1sJ2fbn3hKP0cmh9L8yVZ4xk")).total_count == 0
+        assert (await clerk.api_keys.list(subject="user_2Nw1sJ2fbn3hKP0cmh9L8yVZ4xk", include_invalid=True)).total_count == 1
 
         fake.fail("api_key_verify", "status", status=429, retry_after=5)
         try:

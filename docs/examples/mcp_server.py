@@ -1,6 +1,6 @@
 """An MCP server in FastAPI, protected by Clerk: with the official MCP SDK or with FastMCP.
 
-Needs `pip install "clerk-fastapi[mcp]"`. Run it to see both served on 127.0.0.1 with the fake
+Needs the extra `clerk-fastapi[mcp]`. Run it to see both served on 127.0.0.1 with the fake
 Clerk as the authorization server, and each framework's client calling the tool.
 """
 

@@ -1,5 +1,5 @@
-"""Step 3: service A, the caller. Its machine's CLERK_MACHINE_SECRET_KEY (and CLERK_SECRET_KEY
-if it also protects routes of its own)."""
+"""Step 3: service A, the caller. Its machine's CLERK_MACHINE_SECRET_KEY is all it needs (add
+CLERK_SECRET_KEY if it also protects routes of its own): clerk.lifespan starts without it."""
 
 import contextlib
 from collections.abc import AsyncIterator
@@ -47,8 +47,9 @@ if __name__ == "__main__":
         service_b = create_service_b(
             fake.clerk(machine_secret_key=b.secret_key, machine_id=b.id), a_machine_id=a.id
         )
+        # Caller only: no CLERK_SECRET_KEY, just the machine secret key.
         service_a = create_service_a(
-            fake.clerk(machine_secret_key=a.secret_key),
+            fake.clerk(secret_key=None, machine_secret_key=a.secret_key),
             "http://b",
             transport=httpx.ASGITransport(app=service_b),
         )

@@ -39,6 +39,11 @@ M2M = load_fixture("bapi-m2m-tokens.json")
 API_KEYS = load_fixture("bapi-api-keys.json")
 OAUTH = load_fixture("bapi-oauth-access-tokens.json")
 
+# Clerk-shaped ids (the spec's ``^(user|org)_\\w{27}$``): the fake refuses others with a 400.
+ORG_1 = "org_" + "1" * 27
+ORG_2 = "org_" + "2" * 27
+USER_1 = "user_" + "1" * 27
+
 
 @dataclass
 class Wire:
@@ -274,7 +279,7 @@ async def test_m2m_lifecycle() -> None:
     assert short.token.startswith("mt_") and long.token.startswith("mt_")
     assert jwt.token.count(".") == 2  # a compact JWT
     assert short.subject == machine and short.claims == {"job": "a"}
-    assert short.expiration == (int(clock()) + 60) * 1000
+    assert short.expiration == int(clock() * 1000) + 60_000  # milliseconds, not whole seconds
 
     verified = await clerk.m2m.verify(short.token)
     assert (verified.id, verified.claims, verified.token) == (short.id, {"job": "a"}, None)
@@ -314,25 +319,26 @@ async def test_api_key_lifecycle() -> None:
     fake = FakeClerk()
     clerk = fake.clerk()
     created = await clerk.api_keys.create(
-        name="ci", subject="org_1", scopes=["read"], description="for CI", claims={"env": "ci"}
+        name="ci-key", subject=ORG_1, scopes=["read"], description="for CI", claims={"env": "ci"}
     )
     assert created.secret and created.secret.startswith("ak_")
     verified = await clerk.api_keys.verify(created.secret)
-    assert (verified.id, verified.name, verified.subject) == (created.id, "ci", "org_1")
+    assert (verified.id, verified.name, verified.subject) == (created.id, "ci-key", ORG_1)
     assert verified.scopes == ["read"] and verified.claims == {"env": "ci"}
     assert verified.description == "for CI" and verified.secret is None
-    assert (await clerk.api_keys.list(subject="org_1")).total_count == 1
-    assert (await clerk.api_keys.list(subject="org_2")).total_count == 0
+    assert (await clerk.api_keys.list(subject=ORG_1)).total_count == 1
+    assert (await clerk.api_keys.list(subject=ORG_2)).total_count == 0
 
     revoked = await clerk.api_keys.revoke(created.id, revocation_reason="leaked")
     assert revoked.revoked and revoked.revocation_reason == "leaked"
     with pytest.raises(TokenVerificationError, match="API key not found"):
         await clerk.api_keys.verify(created.secret)
-    assert (await clerk.api_keys.list(subject="org_1")).total_count == 0
-    assert (await clerk.api_keys.list(subject="org_1", include_invalid=True)).total_count == 1
+    assert (await clerk.api_keys.list(subject=ORG_1)).total_count == 0
+    assert (await clerk.api_keys.list(subject=ORG_1, include_invalid=True)).total_count == 1
     with pytest.raises(ClerkAPIError) as wrong_kind:
         await clerk.m2m.revoke(created.id)  # an API key id on the M2M endpoint
-    assert wrong_kind.value.status == 404
+    # Not an M2M token id (the spec's ``^mt_[0-9A-Fa-f]{32}$``): refused before any lookup.
+    assert (wrong_kind.value.status, wrong_kind.value.code) == (400, "form_param_value_invalid")
 
 
 # -- verify: local JWTs, refusals ----------------------------------------------------------------
@@ -485,7 +491,7 @@ async def test_secrets_never_leak(caplog: pytest.LogCaptureFixture) -> None:
     fake = FakeClerk()
     clerk = fake.clerk(machine_secret_key=fake.machine_secret_key, http_timeout=0.2)
     created = await clerk.m2m.create()
-    key = await clerk.api_keys.create(name="n", subject="user_1")
+    key = await clerk.api_keys.create(name="n-key", subject=USER_1)
     secrets = [fake.secret_key, fake.machine_secret_key, str(created.token), str(key.secret)]
     seen: list[str] = [repr(created), str(created), repr(key), str(key), repr(clerk)]
     await clerk.m2m.revoke(created.id)

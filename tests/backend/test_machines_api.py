@@ -314,10 +314,10 @@ async def test_machines_lifecycle_on_the_fake() -> None:
     as_billing = fake.clerk(machine_secret_key=billing.secret_key)
     token = await as_billing.m2m.create()
     assert token.subject == billing.id and token.scopes == [ledger.id]
-    assert token.expiration == (int(clock()) + 3600) * 1000  # the machine's default_token_ttl
+    assert token.expiration == int(clock() * 1000) + 3_600_000  # the machine's default_token_ttl
     as_ledger = fake.clerk(machine_secret_key=ledger.secret_key)
     short = await as_ledger.m2m.create()
-    assert short.scopes == [] and short.expiration == (int(clock()) + 120) * 1000
+    assert short.scopes == [] and short.expiration == int(clock() * 1000) + 120_000
 
     with pytest.raises(ClerkAPIError) as exists:
         await admin.machines.create_scope(billing.id, ledger.id)

@@ -91,7 +91,7 @@ async def test_a_value_forged_from_public_material_is_refused(
     [legit_key] = result_keys(r)
     prefix = legit_key.decode().split(":r:")[0] + ":r:"
     forged_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyX2FkbWluIn0.c2ln"  # never signed
-    key = prefix + token_digest(forged_token).hex()
+    key = prefix + "{" + token_digest(forged_token).hex() + "}"  # hash-tagged (Cluster)
     now = fake.clock()
     body = {
         "k": "ok",

@@ -63,7 +63,7 @@ async def test_create_call_revoke() -> None:
 
         clock.advance(606)  # past exp plus the 5 s clock skew
         assert (await call(jwt.token)).status_code == 401
-        wrong_type = await service_a.api_keys.create(name="k", subject="user_1")
+        wrong_type = await service_a.api_keys.create(name="key", subject="user_" + "1" * 27)
         assert wrong_type.secret is not None and wrong_type.secret.startswith("ak_")
         assert (await call(wrong_type.secret)).status_code == 401  # an API key is not M2M
     machine = fake.default_machine_id

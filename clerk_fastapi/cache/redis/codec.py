@@ -52,7 +52,9 @@ class Sealer:
         self._mac_key = hmac.new(base, b"mac|" + policy, hashlib.sha256).digest()
 
     def key(self, kind: str, digest: bytes) -> str:
-        return f"{self.prefix}{kind}:{digest.hex()}"
+        # The digest is the hash tag: one token's keys share a Redis Cluster slot, so the
+        # scripts and pipelines that touch several of them stay on one shard.
+        return f"{self.prefix}{kind}:{{{digest.hex()}}}"
 
     def _mac(self, key: str, raw: bytes) -> bytes:
         return (

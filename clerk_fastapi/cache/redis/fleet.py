@@ -1,6 +1,10 @@
 """Fleet-wide coalescing of opaque-token verification: one Backend API call per token across
 every process (a ``SET NX`` lock, a sealed published result for ``coalesce_window``, a bounded
-wait, and a fallback to asking Clerk ourselves)."""
+wait, and a fallback to asking Clerk ourselves).
+
+Everything ``once`` waits for Clerk fits in ``http_timeout``: the wait for another process's
+answer and our own call share one deadline. A process whose call failed upstream (Clerk down,
+hanging, 5xx) publishes that, so its waiters answer 503 at once instead of asking again."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
+
 from clerk_fastapi.cache.redis.codec import Sealer, VerifiedCodec
 from clerk_fastapi.cache.redis.connection import (
     FAILED,
@@ -18,7 +24,7 @@ from clerk_fastapi.cache.redis.connection import (
     any_reply,
     pair_of_optional_bytes,
 )
-from clerk_fastapi.errors import TokenVerificationError
+from clerk_fastapi.errors import Reason, TokenVerificationError, UpstreamError
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 
@@ -73,14 +79,17 @@ class FleetCoalescer:
         body = self._sealer.open(key, raw, now)
         if body is None or body["c"] + self._settings.coalesce_window < now:
             return None
-        if body.get("k") == "invalid":
+        if body.get("k") in ("invalid", "unavailable"):
             reason, message = body.get("r"), body.get("m")
             if isinstance(reason, str) and isinstance(message, str):
+                if body["k"] == "unavailable":
+                    raise UpstreamError(reason, message)
                 raise TokenVerificationError(reason, message)
             return None
         return self._codec.decode(body)
 
     async def once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
+        deadline = time.monotonic() + self._settings.http_timeout
         lock_key, pub_key = self._sealer.key("l", digest), self._sealer.key("p", digest)
         lock_ms = int((self._settings.http_timeout + 1) * 1000)
         claim = await self._conn.do(
@@ -96,8 +105,8 @@ class FleetCoalescer:
             # Unreadable (another secret, or expired for us): wait for the lock like anyone.
         elif tag == "l":
             return await self._call_and_publish(fn, lock_key, pub_key)
-        # Another process is asking Clerk: wait for its answer (bounded), else ask ourselves.
-        deadline = time.monotonic() + self._settings.http_timeout
+        # Another process is asking Clerk: wait for its answer (bounded), else ask ourselves
+        # within what is left of the same deadline.
         while time.monotonic() < deadline:
             await asyncio.sleep(POLL_INTERVAL)
             values = await self._conn.do(
@@ -112,8 +121,15 @@ class FleetCoalescer:
                     return published
                 break
             if lock is None:
-                break  # the caller failed or vanished
-        return await fn()
+                break  # the caller vanished
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise UpstreamError(Reason.UNEXPECTED_ERROR, "Clerk did not answer in time.")
+        try:
+            with anyio.fail_after(left):
+                return await fn()
+        except TimeoutError:
+            raise UpstreamError(Reason.UNEXPECTED_ERROR, "Clerk did not answer in time.") from None
 
     async def _release(self, lock_key: str) -> None:
         await self._conn.do(lambda r: r.eval(RELEASE, 1, lock_key, self._owner), any_reply)
@@ -133,6 +149,11 @@ class FleetCoalescer:
             verified = await fn()
         except TokenVerificationError as exc:
             await self._publish(pub_key, {"k": "invalid", "r": exc.reason, "m": exc.message})
+            await self._release(lock_key)
+            raise
+        except UpstreamError as exc:
+            # Clerk cannot answer now: the waiters answer 503 too instead of asking again.
+            await self._publish(pub_key, {"k": "unavailable", "r": exc.reason, "m": exc.message})
             await self._release(lock_key)
             raise
         except BaseException:

@@ -39,7 +39,7 @@ class FleetRateGuard:
         ttl_ms = int(window * 1000) + 1000
 
         async def incr(r: Any) -> Any:
-            pipe = r.pipeline()
+            pipe = r.pipeline(transaction=False)
             pipe.incr(key)
             pipe.pexpire(key, ttl_ms)
             return await pipe.execute()

@@ -14,9 +14,7 @@ settings would decide differently (the namespace holds a fingerprint of those se
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -32,6 +30,7 @@ from clerk_fastapi.cache.redis.connection import (
     optional_bytes,
 )
 from clerk_fastapi.cache.redis.fleet import FleetCoalescer
+from clerk_fastapi.cache.redis.forgets import ForgetLog
 from clerk_fastapi.cache.redis.rate import FleetRateGuard
 from clerk_fastapi.cache.results import Rebuild
 from clerk_fastapi.errors import ConfigurationError
@@ -41,11 +40,6 @@ from clerk_fastapi.singleflight import SingleFlight
 
 logger = logging.getLogger("clerk_fastapi")
 
-# Every worker reads the fleet's forget log at least this often (seconds) before it serves a
-# result from its own memory: ``forget_token`` on one worker reaches the others within it.
-FORGET_SYNC_INTERVAL = 1.0
-FORGET_LOG_LENGTH = 100_000
-KINDS = ("r", "n", "p")
 # No result is ever reused for longer (kinds/_jwt.py MAX_RESULT_CACHE_SECONDS): a withdrawn
 # kid is remembered by the fleet that long.
 MAX_RESULT_SECONDS = 3600.0
@@ -61,23 +55,6 @@ def _value_and_set(reply: Any) -> tuple[bytes | None, set[bytes]] | Failed:
         ):
             return value, members
     return FAILED
-
-
-def _stream_entries(reply: Any) -> list[tuple[bytes, bytes]] | Failed:
-    """``XRANGE`` reply -> [(id, digest)]; anything else is a malformed reply."""
-    if not isinstance(reply, list):
-        return FAILED
-    entries: list[tuple[bytes, bytes]] = []
-    for item in reply:
-        if not (isinstance(item, list | tuple) and len(item) == 2):
-            return FAILED
-        entry_id, fields = item
-        if not isinstance(entry_id, bytes) or not isinstance(fields, dict):
-            return FAILED
-        digest = fields.get(b"d")
-        if isinstance(digest, bytes):
-            entries.append((entry_id, digest))
-    return entries
 
 
 class RedisStore:
@@ -97,7 +74,9 @@ class RedisStore:
         self.settings = settings
         self.clock = clock
         self.near = LocalStore(settings, clock, rebuild)
-        self.conn = RedisConnection(settings.cache_url, settings.cache_timeout)
+        self.conn = RedisConnection(
+            settings.cache_url, settings.cache_timeout, cluster=settings.cache_cluster
+        )
         self.sealer = Sealer(secret, decision_policy(settings))
         self.prefix = self.sealer.prefix
         self.codec = VerifiedCodec(models)
@@ -105,10 +84,10 @@ class RedisStore:
         self.rate = FleetRateGuard(self.conn, self.prefix, settings, clock, self.near)
         self._key_alive = key_alive
         self._lookups: SingleFlight[Verified | None] = SingleFlight()
-        self._forget_log = f"{self.prefix}forgets"
+        self.forgets = ForgetLog(self.conn, self.near, self.prefix, self.key, clock)
         self._withdrawn = f"{self.prefix}withdrawn-kids"
-        self._forgets_seen: bytes | None = None
-        self._next_forget_sync = -1.0
+        # Told each lookup's tier and result (telemetry.instrument sets it).
+        self.on_lookup: Callable[[str, bool], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
 
     def key(self, kind: str, digest: bytes) -> str:
@@ -117,17 +96,23 @@ class RedisStore:
     # -- results --------------------------------------------------------------------------------
 
     def peek(self, digest: bytes) -> Verified | None:
-        if time.monotonic() >= self._next_forget_sync:
+        if self.forgets.due():
             return None  # the async path reads the fleet's forget log first
         return self.near.peek(digest)
 
     async def get_verified(self, digest: bytes) -> Verified | None:
-        await self._sync_forgets()
+        await self.forgets.sync()
         local = self.near.peek(digest)
         if local is not None:
+            if self.on_lookup is not None:
+                self.on_lookup("local", True)
             return local
         # Concurrent requests with one token share one Redis lookup.
-        return await self._lookups.run(digest, lambda: self._get_shared(digest))
+        shared = await self._lookups.run(digest, lambda: self._get_shared(digest))
+        if self.on_lookup is not None:
+            self.on_lookup("local", False)
+            self.on_lookup("redis", shared is not None)
+        return shared
 
     def _max_age(self, verified: Verified) -> float | None:
         """How old a shared opaque result this instance accepts (``None``: any, up to its
@@ -141,7 +126,7 @@ class RedisStore:
         key = self.key("r", digest)
 
         async def read(r: Any) -> Any:
-            pipe = r.pipeline()
+            pipe = r.pipeline(transaction=False)
             pipe.get(key)
             pipe.smembers(self._withdrawn)
             return await pipe.execute()
@@ -160,8 +145,8 @@ class RedisStore:
         max_age = self._max_age(verified)
         if max_age is not None and body is not None:
             until = min(until, body["c"] + max_age)
-        if until <= now:
-            return None
+        if until <= now or body is None or body["c"] < self.forgets.trusted_from:
+            return None  # expired, or may predate a forget this worker missed
         if verified.kid is not None and (
             self._key_alive(verified.kid) is False or verified.kid.encode() in withdrawn
         ):
@@ -226,74 +211,36 @@ class RedisStore:
     # -- forgetting -----------------------------------------------------------------------------
 
     def forget(self, digest: bytes) -> None:
-        """Forget ``digest`` here, in Redis, and (through the forget log) in every worker.
+        """Forget ``digest`` here at once, then in Redis and (through the forget log) in every
+        worker: queued and retried until Redis takes it (forgets.py).
 
-        Works from async code (a task on the running loop) and from sync code such as a plain
-        ``def`` route in a thread pool (handed to the store's loop, else a blocking client).
+        Works from async code (delivered by a task on the running loop) and from sync code such
+        as a plain ``def`` route in a thread pool (handed to the store's loop, else a blocking
+        client; what fails stays queued for the loop's next sync).
         """
         self.near.forget(digest)
+        self.forgets.add(digest)
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             loop = None
         if loop is not None:
-            task = loop.create_task(self._forget_shared(digest))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self.forgets.start_retrying()
             return
         home = self.conn.loop
         if home is not None and home.is_running() and not home.is_closed():
-            future = asyncio.run_coroutine_threadsafe(self._forget_shared(digest), home)
-            with contextlib.suppress(Exception):
-                future.result(timeout=self.settings.cache_timeout * 4)
+            home.call_soon_threadsafe(self.forgets.start_retrying)
             return
-        self._forget_shared_sync(digest)
-
-    async def _forget_shared(self, digest: bytes) -> None:
-        keys = [self.key(kind, digest) for kind in KINDS]
-
-        async def run(r: Any) -> Any:
-            pipe = r.pipeline()
-            pipe.delete(*keys)
-            pipe.xadd(self._forget_log, {"d": digest.hex()}, maxlen=FORGET_LOG_LENGTH)
-            return await pipe.execute()
-
-        await self.conn.do(run, any_reply)
-
-    def _forget_shared_sync(self, digest: bytes) -> None:
         try:
             client = self.conn.sync_client()
-            pipe = client.pipeline()
-            pipe.delete(*[self.key(kind, digest) for kind in KINDS])
-            pipe.xadd(self._forget_log, {"d": digest.hex()}, maxlen=FORGET_LOG_LENGTH)
-            pipe.execute()
-            client.close()
-        except Exception as exc:  # the shared entries still expire on their own
-            logger.warning("Could not forget a token in Redis (%s)", type(exc).__name__)
-
-    async def _sync_forgets(self) -> None:
-        """Apply the fleet's forget log to this worker's memory (at most once a second)."""
-        if time.monotonic() < self._next_forget_sync:
-            return
-        self._next_forget_sync = time.monotonic() + FORGET_SYNC_INTERVAL
-        log = self._forget_log
-        if self._forgets_seen is None:
-            # Start from the log's end: this worker remembers nothing older yet.
-            last = await self.conn.do(lambda r: r.xrevrange(log, count=1), _stream_entries)
-            if isinstance(last, Failed):
-                self._next_forget_sync = -1.0
-                return
-            self._forgets_seen = last[0][0] if last else b"0-0"
-            return
-        start = b"(" + self._forgets_seen
-        entries = await self.conn.do(lambda r: r.xrange(log, min=start), _stream_entries)
-        if isinstance(entries, Failed):
-            self.near.clear_results()  # cannot tell what was forgotten: forget it all
-            return
-        for entry_id, digest_hex in entries:
-            self._forgets_seen = entry_id
-            with contextlib.suppress(ValueError):
-                self.near.forget(bytes.fromhex(digest_hex.decode("ascii", "replace")))
+            try:
+                self.forgets.flush_blocking(client)
+            finally:
+                client.close()
+        except Exception as exc:  # queued: delivered by the next request's sync
+            logger.warning(
+                "Could not forget a token in Redis yet (%s); it stays queued", type(exc).__name__
+            )
 
     def forget_kids(self, kids: set[str]) -> None:
         """Keys left the JWKS: drop their results here and tell the fleet (called from the
@@ -302,7 +249,7 @@ class RedisStore:
         ttl_ms = int((MAX_RESULT_SECONDS + 60) * 1000)
 
         async def add(r: Any) -> Any:
-            pipe = r.pipeline()
+            pipe = r.pipeline(transaction=False)
             pipe.sadd(self._withdrawn, *sorted(kids))
             pipe.pexpire(self._withdrawn, ttl_ms)
             return await pipe.execute()
@@ -327,7 +274,9 @@ class RedisStore:
     async def warm_up(self) -> None:
         """Open a connection at start-up so the first burst does not pay for it."""
         await self.conn.do(lambda r: r.ping(), any_reply)
-        await self._sync_forgets()
+        await self.forgets.sync()
 
     async def aclose(self) -> None:
+        await self.forgets.flush()  # a last attempt; what fails is lost with the process
+        await self.forgets.aclose()
         await self.conn.aclose()

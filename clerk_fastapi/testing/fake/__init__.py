@@ -21,7 +21,9 @@ from typing import Any, Literal
 import httpx
 from starlette.applications import Starlette
 
+from clerk_fastapi.configure import settings_from
 from clerk_fastapi.fastapi_auth.app import Clerk
+from clerk_fastapi.httpx_compat import ASGITransport
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.testing.fake._common import TokenStore, random_text
 from clerk_fastapi.testing.fake.api import BackendAPI
@@ -29,6 +31,7 @@ from clerk_fastapi.testing.fake.control import control_routes
 from clerk_fastapi.testing.fake.faults import Fault, FaultMode, RecordedRequest
 from clerk_fastapi.testing.fake.machines import FakeMachine
 from clerk_fastapi.testing.fake.server import serve_asgi
+from clerk_fastapi.testing.fake.webhooks import WebhookDelivery, WebhookSender
 from clerk_fastapi.testing.keys import SigningKey
 
 Endpoint = Literal[
@@ -42,6 +45,10 @@ Endpoint = Literal[
     "api_key_create",
     "api_key_list",
     "api_key_revoke",
+    "api_key_get",
+    "api_key_update",
+    "api_key_delete",
+    "api_key_secret",
     "as_metadata",
     "fapi_jwks",
     "oauth_register",
@@ -58,10 +65,18 @@ Endpoint = Literal[
     "machine_scope_delete",
 ]
 
-__all__ = ["Endpoint", "FakeClerk", "FakeMachine", "Fault", "RecordedRequest", "serve_asgi"]
+__all__ = [
+    "Endpoint",
+    "FakeClerk",
+    "FakeMachine",
+    "Fault",
+    "RecordedRequest",
+    "WebhookDelivery",
+    "serve_asgi",
+]
 
 
-class FakeClerk(BackendAPI):
+class FakeClerk(BackendAPI, WebhookSender):
     """A complete stand-in for one Clerk instance.
 
     ``clock`` (a callable like ``time.time``, e.g. ``FrozenClock``) dates every minted token and
@@ -144,7 +159,9 @@ class FakeClerk(BackendAPI):
     # -- wiring ---------------------------------------------------------------------------------
 
     def transport(self) -> httpx.AsyncBaseTransport:
-        return httpx.ASGITransport(app=self.app)
+        """An in-process transport to this fake for an ``httpx`` or an ``httpx2`` async client
+        (``Clerk(transport=...)``, ``httpx2.AsyncClient(transport=...)``)."""
+        return ASGITransport(self.app)
 
     def settings(self, **overrides: Any) -> ClerkSettings:
         values: dict[str, Any] = {
@@ -156,7 +173,7 @@ class FakeClerk(BackendAPI):
             # Served as a loopback Frontend API (http): the issuer is not derivable from the key.
             values["issuer"] = self.issuer
         values.update(overrides)
-        return ClerkSettings(**values)
+        return settings_from(None, None, values, where="fake.settings()")
 
     def clerk(self, **overrides: Any) -> Clerk:
         """A ``Clerk`` wired to this fake in-process (no socket), sharing its clock."""

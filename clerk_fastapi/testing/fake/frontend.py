@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from clerk_fastapi.testing.fake._common import TEST_USER_ID
 from clerk_fastapi.testing.fake.minting import Minting
 
 
@@ -53,7 +54,7 @@ class FrontendAPI(Minting):
     oauth_token_format: Literal["jwt", "opaque"]
 
     def _init_frontend(self) -> None:
-        self.oauth_user_id = "user_2test"
+        self.oauth_user_id = TEST_USER_ID
         self.oauth_token_format = "jwt"
         self._clients: dict[str, _Client] = {}
         self._grants: dict[str, _Grant] = {}

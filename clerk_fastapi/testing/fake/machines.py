@@ -1,5 +1,5 @@
 """The fake's machines: each with a secret key and the machines it may call (its scopes), and
-the ``/v1/machines`` endpoints (instance secret key only).
+the ``/machines`` endpoints (instance secret key only; served under ``/v1`` and unversioned).
 
 What it does as Clerk does (reference section 3.7, Clerk's M2M guide): a token created with a
 machine's secret key has that machine as ``subject`` and the machines it may call as ``scopes``;
@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from clerk_fastapi.testing.fake._common import error, page, random_text
+from clerk_fastapi.testing.fake._common import error, not_found, page, random_text
 from clerk_fastapi.testing.fake.minting import Minting
 
 DEFAULT_TOKEN_TTL = 3600
@@ -84,7 +84,7 @@ class Machines(Minting):
         default_token_ttl: int = DEFAULT_TOKEN_TTL,
     ) -> FakeMachine:
         """Create a machine directly (no HTTP call, nothing counted)."""
-        now = self._now() * 1000
+        now = self._now_ms()
         machine = FakeMachine(
             id="mch_" + random_text(27),
             name=name,
@@ -154,10 +154,10 @@ class Machines(Minting):
     # -- endpoints ------------------------------------------------------------------------------
 
     def _machine_routes(self, endpoint: Any) -> list[Route]:
-        one = "/v1/machines/{machine_id}"
+        one = "/machines/{machine_id}"
         return [
-            Route("/v1/machines", endpoint("machine_list", self._list), methods=["GET"]),
-            Route("/v1/machines", endpoint("machine_create", self._create), methods=["POST"]),
+            Route("/machines", endpoint("machine_list", self._list), methods=["GET"]),
+            Route("/machines", endpoint("machine_create", self._create), methods=["POST"]),
             Route(one, endpoint("machine_get", self._get), methods=["GET"]),
             Route(one, endpoint("machine_update", self._update), methods=["PATCH"]),
             Route(one, endpoint("machine_delete", self._delete), methods=["DELETE"]),
@@ -194,7 +194,10 @@ class Machines(Minting):
         ranked = list(enumerate(items))
         ranked.sort(key=lambda pair: (getattr(pair[1], key), pair[0]), reverse=order[0] == "-")
         listed = [self.machine_json(m) for _, m in ranked]
-        return JSONResponse({"data": page(listed, request), "total_count": len(listed)})
+        picked = page(listed, request, status=422, max_limit=500)
+        if isinstance(picked, Response):
+            return picked
+        return JSONResponse({"data": picked, "total_count": len(listed)})
 
     def _check(self, body: dict[str, Any], *, creating: bool) -> Response | None:
         name = body.get("name")
@@ -231,13 +234,13 @@ class Machines(Minting):
     async def _get(self, request: Request, body: Any) -> Response:
         machine = self._found(request)
         if machine is None:
-            return error(404, "not found", "resource_not_found")
+            return not_found("machine not found")
         return JSONResponse(self.machine_json(machine))
 
     async def _update(self, request: Request, body: Any) -> Response:
         machine = self._found(request)
         if machine is None:
-            return error(404, "not found", "resource_not_found")
+            return not_found("machine not found")
         body = body if isinstance(body, dict) else {}
         refused = self._check(body, creating=False)
         if refused is not None:
@@ -246,13 +249,13 @@ class Machines(Minting):
             machine.name = body["name"]
         if body.get("default_token_ttl") is not None:
             machine.default_token_ttl = body["default_token_ttl"]
-        machine.updated_at = self._now() * 1000
+        machine.updated_at = self._now_ms()
         return JSONResponse(self.machine_json(machine))
 
     async def _delete(self, request: Request, body: Any) -> Response:
         machine = self._found(request)
         if machine is None or machine.id == self.default_machine_id:
-            return error(404, "not found", "resource_not_found")
+            return not_found("machine not found")
         del self.machines[machine.id]
         for other in self.machines.values():
             if machine.id in other.scoped_machines:
@@ -262,13 +265,13 @@ class Machines(Minting):
     async def _key(self, request: Request, body: Any) -> Response:
         machine = self._found(request)
         if machine is None:
-            return error(404, "not found", "resource_not_found")
+            return not_found("machine not found")
         return JSONResponse({"object": "machine_secret_key", "secret": machine.secret_key})
 
     async def _rotate(self, request: Request, body: Any) -> Response:
         machine = self._found(request)
         if machine is None:
-            return error(404, "not found", "resource_not_found")
+            return not_found("machine not found")
         grace = body.get("previous_token_ttl") if isinstance(body, dict) else None
         if (
             not isinstance(grace, int)
@@ -285,7 +288,7 @@ class Machines(Minting):
         machine = self._found(request)
         target = body.get("to_machine_id") if isinstance(body, dict) else None
         if machine is None or not isinstance(target, str) or target not in self.machines:
-            return error(404, "not found", "resource_not_found")
+            return not_found("machine not found")
         if target in machine.scoped_machines:
             return error(409, "This machine scope already exists", "duplicate_record")
         self.allow(machine.id, target)
@@ -294,7 +297,7 @@ class Machines(Minting):
                 "object": "machine_scope",
                 "from_machine_id": machine.id,
                 "to_machine_id": target,
-                "created_at": self._now() * 1000,
+                "created_at": self._now_ms(),
             }
         )
 
@@ -302,7 +305,7 @@ class Machines(Minting):
         machine = self._found(request)
         other = request.path_params["other_id"]
         if machine is None or other not in machine.scoped_machines:
-            return error(404, "not found", "resource_not_found")
+            return not_found("machine not found")
         machine.scoped_machines.remove(other)
         return JSONResponse(
             {

@@ -5,7 +5,13 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from clerk_fastapi.kinds._jwt import CATEGORY_JWT_TEMPLATE, CATEGORY_M2M, CATEGORY_SESSION
-from clerk_fastapi.testing.fake._common import Record, TokenStore, hex_id, random_text
+from clerk_fastapi.testing.fake._common import (
+    TEST_USER_ID,
+    Record,
+    TokenStore,
+    hex_id,
+    random_text,
+)
 from clerk_fastapi.testing.keys import SigningKey
 
 
@@ -34,7 +40,7 @@ class Minting(TokenStore):
 
     def session_claims(
         self,
-        user_id: str = "user_2test",
+        user_id: str = TEST_USER_ID,
         *,
         session_id: str | None = None,
         org_id: str | None = None,
@@ -103,7 +109,7 @@ class Minting(TokenStore):
 
     def session_token(
         self,
-        user_id: str = "user_2test",
+        user_id: str = TEST_USER_ID,
         *,
         org: str | None = None,
         header: dict[str, Any] | None = None,
@@ -123,7 +129,7 @@ class Minting(TokenStore):
         kind: Literal[
             "expired", "not_yet_valid", "wrong_key", "wrong_azp", "wrong_cat", "bad_signature"
         ],
-        user_id: str = "user_2test",
+        user_id: str = TEST_USER_ID,
         **options: Any,
     ) -> str:
         """A session token that must be refused, and the reason Clerk gives for it."""
@@ -151,7 +157,7 @@ class Minting(TokenStore):
         format: Literal["jwt", "opaque"] = "jwt",
         *,
         scopes: list[str] | None = None,
-        user_id: str = "user_2test",
+        user_id: str = TEST_USER_ID,
         client_id: str | None = None,
         expires_in: int = 3600,
         typ: str = "at+jwt",
@@ -259,7 +265,7 @@ class Minting(TokenStore):
     def api_key(
         self,
         *,
-        subject: str = "user_2test",
+        subject: str = TEST_USER_ID,
         scopes: list[str] | None = None,
         name: str = "test-key",
         claims: dict[str, Any] | None = None,

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from clerk_fastapi._version import __version__
+from clerk_fastapi.errors import Reason
 
 SCOPE = "clerk_fastapi"
 # A path segment that names one object (user_2x..., mch_..., a number): replaced by ``{id}``.
@@ -121,7 +122,7 @@ class Telemetry:
             event.latency_ms / 1000,
             {"clerk.outcome": event.outcome, "clerk.token_type": event.token_type or "none"},
         )
-        if event.reason == "rate-limited":
+        if event.reason == Reason.RATE_LIMITED:
             self.refusals.add(1, {"clerk.token_type": event.token_type or "none"})
 
     def cache_lookup(self, tier: str, hit: bool) -> None:

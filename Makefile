@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: demo test test-clone release-check test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
+.PHONY: test-slow demo test test-clone release-check test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,10 @@ pytest: $(STAMP_DEV) redis-server chromium
 
 docs: $(STAMP_DEV)
 	$(BIN)/mkdocs build --strict --site-dir site
+
+# The tests marked slow (left out of make test by addopts): CI runs them (.ci/run).
+test-slow: $(STAMP_DEV) redis-server
+	$(BIN)/python -m pytest -m slow
 
 test: lint typecheck imports pytest docs
 

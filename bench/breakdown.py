@@ -112,7 +112,9 @@ async def _stages(fake: FakeClerk, tokens: list[str], reps: int) -> dict[str, An
                 t.append(clock())
                 await authenticator.store.put_verified(digest, verified)
                 t.append(clock())
-                authenticator._signed_in("session_token", verified, digest.hex()[:12], "verified")
+                authenticator.outcomes.signed_in(
+                    "session_token", verified, digest.hex()[:12], "verified"
+                )
                 t.append(clock())
                 # t[4] - t[3] holds the RSA verify too: it is reported as its own stage.
                 for index, stage in enumerate((0, 1, 2, 3, 5, 6, 7, 8, 9)):

@@ -15,6 +15,18 @@ async def me(auth: Annotated[SessionAuth, Depends(Auth())]):
 from clerk_fastapi._version import __version__
 from clerk_fastapi.auth.events import AuthEvent
 from clerk_fastapi.auth.state import RequestState
+from clerk_fastapi.backend.machines import Machines
+from clerk_fastapi.backend.resources import (
+    APIKey,
+    APIKeySecret,
+    DeletedObject,
+    M2MToken,
+    Machine,
+    MachineScope,
+    MachineSecretKey,
+    OAuthAccessToken,
+    Page,
+)
 from clerk_fastapi.errors import (
     ClerkAPIError,
     ClerkError,
@@ -37,7 +49,11 @@ from clerk_fastapi.fastapi_auth.dependency import Auth, get_clerk
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError
 from clerk_fastapi.fastapi_auth.openapi import document_webhooks
 from clerk_fastapi.fastapi_auth.webhook import ClerkWebhook
-from clerk_fastapi.kinds import Credential, TokenKind, TokenVerifier
+from clerk_fastapi.kinds import Credential, KindRegistry, TokenKind, TokenVerifier
+from clerk_fastapi.kinds.api_key import APIKeysClient
+from clerk_fastapi.kinds.m2m import M2MClient
+from clerk_fastapi.kinds.oauth import OAuthClient
+from clerk_fastapi.m2m_auth import ClerkM2MAuth
 from clerk_fastapi.principals import (
     APIKeyAuth,
     AuthObject,
@@ -50,8 +66,11 @@ from clerk_fastapi.principals import (
 from clerk_fastapi.settings import ClerkSettings
 
 __all__ = [
+    "APIKey",
     "APIKeyAuth",
     "APIKeyDep",
+    "APIKeySecret",
+    "APIKeysClient",
     "AnyAuthDep",
     "Auth",
     "AuthEvent",
@@ -60,16 +79,28 @@ __all__ = [
     "ClerkAPIError",
     "ClerkAuthError",
     "ClerkError",
+    "ClerkM2MAuth",
     "ClerkNetworkError",
     "ClerkSettings",
     "ClerkWebhook",
     "ConfigurationError",
     "Credential",
+    "DeletedObject",
+    "KindRegistry",
     "M2MAuth",
+    "M2MClient",
     "M2MDep",
+    "M2MToken",
+    "Machine",
+    "MachineScope",
+    "MachineSecretKey",
+    "Machines",
+    "OAuthAccessToken",
     "OAuthAuth",
+    "OAuthClient",
     "OAuthDep",
     "OptionalSessionDep",
+    "Page",
     "Reason",
     "RequestState",
     "SessionAuth",

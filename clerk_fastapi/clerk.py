@@ -154,9 +154,10 @@ class Clerk:
         (``ConfigurationError`` when the instance has no key: a deployment error).
 
         ``machine_secret_key`` verifies opaque M2M tokens with that machine's key instead of
-        the configured one (Clerk's per-call ``machineSecretKey``).
+        the configured one (Clerk's per-call ``machineSecretKey``). ``Auth`` calls this too.
         """
-        self.check()
+        if self._missing_key is not None:
+            raise self._missing_key  # check(), without a call on every request
         return await self.authenticator.authenticate_request(
             request, accepts, machine_secret_key=machine_secret_key
         )

@@ -107,6 +107,7 @@ def run_workload(fake: FakeClerk, cache_url: str | None) -> dict[str, int]:
     return {"hot_token_calls": hot_calls, "invalid_token_calls": invalid_calls}
 
 
+@pytest.mark.slow  # worker processes and Redis on real sockets: `make test-slow` (CI)
 def test_fleet_backend_api_calls_with_and_without_redis() -> None:
     fake = FakeClerk(key_pool_index=None)
     with fake.serve():

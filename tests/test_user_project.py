@@ -16,6 +16,8 @@ import subprocess
 import venv
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "docs" / "examples"
 
@@ -93,6 +95,7 @@ def _run(
     )
 
 
+@pytest.mark.slow  # a fresh virtualenv and a pip install: `make test-slow` (CI) runs it
 def test_user_project_in_a_fresh_virtualenv(tmp_path: Path) -> None:
     project = tmp_path / "project"
     project.mkdir()

@@ -13,9 +13,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from clerk_fastapi.kinds import BUILTIN_TYPES
+from clerk_fastapi.kinds import ALIASES, BUILTIN_TYPES
+from clerk_fastapi.kinds.registry import SESSION_TOKEN
 
-ALIASES = {"machine_token": "m2m_token"}
 ANY = "any"
 _NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
@@ -33,7 +33,7 @@ class Accepts:
 
     @property
     def includes_session(self) -> bool:
-        return self.any or "session_token" in self.types
+        return self.any or SESSION_TOKEN in self.types
 
     @property
     def custom(self) -> frozenset[str]:
@@ -54,7 +54,7 @@ def _resolve(item: object, known: Iterable[str] | None) -> str:
     valid = set(BUILTIN_TYPES) if known is None else set(known)
     if name in valid:
         return name
-    hint = f"expected one of {sorted(valid)}, 'machine_token' or 'any'"
+    hint = f"expected one of {sorted(valid)}, {', '.join(map(repr, ALIASES))} or 'any'"
     candidates = [*valid, *ALIASES, ANY]
     close = difflib.get_close_matches(name, candidates, n=1, cutoff=0.75) or [
         c for c in candidates if c.startswith(name) or name.startswith(c)

@@ -1,5 +1,9 @@
 """Read the credential a connection carries: the ``Authorization`` header, else (when enabled
-and the route accepts sessions) the session cookies, as Clerk's ``authenticateRequest`` reads them.
+and the route accepts sessions) the session cookies, as Clerk's ``authenticateRequest`` reads them;
+and ``RequestContext``, one request's authentication facts, read once and shared by every ``Auth``
+of the request: the header's token and digest, the request's one look into the result cache, the
+memo of verification outcomes, and what Clerk's session error handling reads besides the token
+(method, cookies, client address), read only when asked.
 
 Framework-agnostic: anything with Starlette's ``headers.getlist``, ``method`` (optional) and
 ``scope`` works (a Starlette ``Request`` or ``WebSocket``). The ``Cookie`` header is parsed by
@@ -8,10 +12,12 @@ Framework-agnostic: anything with Starlette's ``headers.getlist``, ``method`` (o
 
 from __future__ import annotations
 
+import time
 from collections.abc import MutableMapping
 from typing import Any, NamedTuple, Protocol
 
 from clerk_fastapi.kinds.base import Carrier, bytes_digest, token_digest
+from clerk_fastapi.principals import Verified
 
 
 class Headers(Protocol):
@@ -45,34 +51,62 @@ _BEARER = (b"Bearer ", b"bearer ")
 _TRAILING_WHITESPACE = (b" ", b"\t", b"\r", b"\n")
 
 
-def header_values(conn: Connection, name: str) -> list[str]:
-    """Every value of header ``name`` (lower case), read from the ASGI scope when there is one:
-    building Starlette's ``Headers`` costs more than the cached answer the ``Authorization``
-    header usually leads to. ASGI servers send header names in lower case (Starlette's
-    ``getlist`` relies on that too)."""
+def _raw_values(conn: Connection, name: bytes) -> list[bytes]:
+    """Every raw value of header ``name`` (lower case), from the ASGI scope's headers (names
+    arrive in lower case; Starlette's ``getlist`` relies on that too), else from ``headers``."""
     raw = conn.scope.get("headers")
     if raw is None:
-        return conn.headers.getlist(name)
-    key = name.encode("latin-1")
-    return [value.decode("latin-1") for header, value in raw if header == key]
+        return [value.encode("latin-1") for value in conn.headers.getlist(name.decode())]
+    values = []
+    for header, value in raw:
+        if header == name:
+            values.append(value)
+    return values
 
 
-def read_header(conn: Connection) -> Presented:
-    """The ``Authorization`` token, as Clerk's ``parseAuthorizationHeader`` reads it, with our
+def header_values(conn: Connection | None, name: str) -> list[str]:
+    """Every value of header ``name`` (lower case), as text (none without a connection)."""
+    if conn is None:
+        return []
+    return [value.decode("latin-1") for value in _raw_values(conn, name.encode("latin-1"))]
+
+
+def read_authorization(conn: Connection) -> tuple[Presented, bytes | None]:
+    """The ``Authorization`` token and its digest (``token_digest``): the one read of the header.
+
+    Two headers are malformed (400). The usual value, ``Bearer <ASCII token>``, is taken from the
+    raw bytes: the token ``parse_authorization`` would read and the SHA-256 of the same bytes,
+    without decoding, trimming and re-encoding a kilobyte of token.
+    """
+    values = _raw_values(conn, b"authorization")
+    if len(values) != 1:
+        return (MALFORMED if values else NOTHING), None
+    value = values[0]
+    token = value[7:]
+    if (
+        value[:7] in _BEARER
+        and token
+        and token.isascii()
+        and token[-1:] not in _TRAILING_WHITESPACE
+        and b" " not in token
+    ):
+        return Presented(token.decode("ascii")), bytes_digest(token)
+    presented = parse_authorization(value.decode("latin-1"))
+    token_text = presented.token
+    return presented, (token_digest(token_text) if token_text is not None else None)
+
+
+def parse_authorization(value: str) -> Presented:
+    """One ``Authorization`` value, as Clerk's ``parseAuthorizationHeader`` reads it, with our
     RFC deviations (docs/parity.md).
 
     Clerk splits the trimmed value on spaces and keeps two fields: one field (or an empty second
     one, from two spaces) is the token itself; ``Bearer <token>`` gives the token; any other
     scheme gives no header token. We also accept the scheme in any case (RFC 7235), and answer
-    400 ``invalid_request`` for two headers, ``Bearer`` with nothing after it, and anything
-    after the token (RFC 6750: exactly one b64token), where Clerk guesses.
+    400 ``invalid_request`` for ``Bearer`` with nothing after it and anything after the token
+    (RFC 6750: exactly one b64token), where Clerk guesses.
     """
-    values = header_values(conn, "authorization")
-    if len(values) > 1:
-        return MALFORMED
-    if not values:
-        return NOTHING
-    value = values[0].strip(_HTTP_WHITESPACE)
+    value = value.strip(_HTTP_WHITESPACE)
     if not value:
         return NOTHING  # an empty header is no header (Clerk)
     # Clerk's fields are value.split(" "); partition finds the same ones without copying a
@@ -91,37 +125,55 @@ def read_header(conn: Connection) -> Presented:
     return Presented(rest)
 
 
-def read_authorization(conn: Connection) -> tuple[Presented, bytes | None]:
-    """``read_header`` and the token's digest (``token_digest``), in one pass.
-
-    The usual header, one ``Bearer <ASCII token>`` value, is taken from the raw bytes: what
-    ``read_header`` would read from it and the SHA-256 of the same bytes, without decoding,
-    trimming and re-encoding a kilobyte of token. Anything else goes through ``read_header``.
-    """
-    raw = conn.scope.get("headers")
-    if raw is not None:
-        value = None
-        for name, found in raw:
-            if name == b"authorization":
-                if value is not None:
-                    value = None  # two headers: read_header's answer (400)
-                    break
-                value = found
-        if value is not None:
-            token = value[7:]
-            if (
-                value[:7] in _BEARER
-                and token
-                and token.isascii()
-                and token[-1:] not in _TRAILING_WHITESPACE
-                and b" " not in token
-            ):
-                return Presented(token.decode("ascii")), bytes_digest(token)
-    presented = read_header(conn)
-    token_text = presented.token
-    return presented, (token_digest(token_text) if token_text is not None else None)
-
-
-def request_method(conn: Connection) -> str:
-    method = conn.scope.get("method")
+def request_method(conn: Connection | None) -> str:
+    method = conn.scope.get("method") if conn is not None else None
     return method.upper() if isinstance(method, str) else "GET"
+
+
+# The one key this package keeps in an ASGI scope: the request's context.
+CONTEXT_KEY = "clerk_fastapi.context"
+
+
+class RequestContext:
+    """What one request presented and what its authentication has learnt so far."""
+
+    __slots__ = (
+        "carrier",
+        "digest",
+        "found",
+        "looked",
+        "malformed",
+        "memo",
+        "started",
+        "token",
+    )
+
+    def __init__(self, presented: Presented, digest: bytes | None, *, memo: bool = True) -> None:
+        # No reference to the connection: the context lives in the connection's scope, and a
+        # cycle would leave every request's objects to the garbage collector.
+        self.token = presented.token
+        self.carrier: Carrier = presented.carrier
+        self.malformed = presented.malformed
+        self.digest = digest
+        self.started = time.perf_counter()
+        # The result-cache look this request made: under which key and what it found.
+        self.looked: tuple[object, bytes] | None = None
+        self.found: Verified | None = None
+        # Verification outcomes by (authenticator, digest): a request with several ``Auth``
+        # dependencies verifies its token once.
+        self.memo: dict[Any, Any] | None = {} if memo else None
+
+    @classmethod
+    def of(cls, conn: Connection) -> RequestContext:
+        """The connection's context, made (and its header read) on first use."""
+        scope = conn.scope
+        context: RequestContext | None = scope.get(CONTEXT_KEY)
+        if context is None:
+            presented, digest = read_authorization(conn)
+            context = scope[CONTEXT_KEY] = cls(presented, digest)
+        return context
+
+    @classmethod
+    def for_token(cls, token: str, carrier: Carrier = "header") -> RequestContext:
+        """A bare token, with no connection (``authenticate_token``)."""
+        return cls(Presented(token, carrier), token_digest(token), memo=False)

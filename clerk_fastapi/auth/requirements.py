@@ -16,6 +16,7 @@ from pydantic import BaseModel
 
 from clerk_fastapi.auth.accepts import Accepts
 from clerk_fastapi.authorization import REVERIFICATION_PRESETS
+from clerk_fastapi.kinds.m2m import MACHINE_ID_PREFIX
 from clerk_fastapi.kinds.registry import SESSION_TOKEN
 from clerk_fastapi.principals import M2MAuth, SessionAuth
 
@@ -65,7 +66,7 @@ class Requirements:
                 "{'level': ..., 'afterMinutes': ...}"
             )
         allowed = names(machines, "machines")
-        if any(not machine.startswith("mch_") for machine in allowed):
+        if any(not machine.startswith(MACHINE_ID_PREFIX) for machine in allowed):
             raise ValueError("machines entries are machine ids (mch_...)")
         return cls(
             machines=allowed,

@@ -1,4 +1,5 @@
-"""``RequestState``: the outcome of authenticating one request, as in Clerk's JS SDK."""
+"""``RequestState``: the outcome of authenticating one request, as in Clerk's JS SDK, and
+``Outcomes``, which builds the state of each decision."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from clerk_fastapi.principals import SessionAuth
+from clerk_fastapi.auth.accepts import Accepts
+from clerk_fastapi.errors import Reason
+from clerk_fastapi.kinds.registry import SESSION_TOKEN, KindRegistry
+from clerk_fastapi.principals import SessionAuth, Verified
+from clerk_fastapi.settings import ClerkSettings
 
 ErrorKind = Literal["missing", "invalid_request", "invalid_token", "unavailable"]
 Source = Literal["verified", "cache", "memo"]
@@ -58,3 +63,78 @@ class RequestState:
         if treat and isinstance(auth, SessionAuth) and auth.session_status == "pending":
             return None
         return auth
+
+
+# Messages say in plain words what failed (Clerk's are empty for these).
+NOT_ACCEPTED = "This route does not accept this kind of token."
+
+
+class Outcomes:
+    """Builds the states of one ``Clerk``'s decisions (its settings say how a pending session
+    counts; its registry which prefixes are opaque)."""
+
+    def __init__(self, settings: ClerkSettings, registry: KindRegistry) -> None:
+        self._pending_signed_out = settings.treat_pending_as_signed_out
+        self._registry = registry
+
+    def signed_in(
+        self, token_type: str, verified: Verified, fingerprint: str, source: Source
+    ) -> RequestState:
+        return RequestState(
+            status="signed-in",
+            token_type=token_type,
+            auth=verified.principal,
+            fingerprint=fingerprint,
+            treat_pending_as_signed_out=self._pending_signed_out,
+            source=source,
+        )
+
+    def signed_out(
+        self,
+        token_type: str | None,
+        reason: str,
+        message: str,
+        error: ErrorKind,
+        *,
+        fingerprint: str | None = None,
+        retry_after: float | None = None,
+        source: Source | None = None,
+        presented_type: str | None = None,
+    ) -> RequestState:
+        return RequestState(
+            status="signed-out",
+            presented_type=presented_type,
+            token_type=token_type,
+            reason=reason,
+            message=message,
+            error=error,
+            fingerprint=fingerprint,
+            retry_after=retry_after,
+            treat_pending_as_signed_out=self._pending_signed_out,
+            source=source,
+        )
+
+    def mismatch(self, spec: Accepts, token: str, fingerprint: str, presented: str) -> RequestState:
+        """A token of a type the route does not accept (decided before any I/O);
+        ``presented``: the type it is (for the event, never for the answer)."""
+        if spec.single is not None:
+            reason = Reason.TOKEN_TYPE_MISMATCH
+            # Parity: an opaque machine token on a session-only route fails to decode as a JWT.
+            if spec.single == SESSION_TOKEN and token.startswith(self._registry.opaque_prefixes()):
+                reason = Reason.TOKEN_INVALID
+            return self.signed_out(
+                spec.single,
+                reason,
+                NOT_ACCEPTED,
+                "invalid_token",
+                fingerprint=fingerprint,
+                presented_type=presented,
+            )
+        return self.signed_out(
+            None,
+            Reason.TOKEN_TYPE_MISMATCH,
+            NOT_ACCEPTED,
+            "invalid_token",
+            fingerprint=fingerprint,
+            presented_type=presented,
+        )

@@ -57,13 +57,9 @@ def _attached(request: HTTPConnection) -> Clerk | None:
     """The ``Clerk`` attached to the app, when no override of ``get_clerk`` is set (the usual
     case, answered without a coroutine)."""
     app = request.scope.get("app")
-    if getattr(app, "dependency_overrides", None):
+    if app is None or app.dependency_overrides:
         return None
-    state = getattr(app, "state", None)
-    # Starlette's State keeps its values in ``_state``: one dict lookup instead of a call
-    # through ``State.__getattr__`` on every request.
-    values = getattr(state, "_state", None)
-    clerk = values.get("clerk") if type(values) is dict else getattr(state, "clerk", None)
+    clerk = getattr(app.state, "clerk", None)
     return clerk if isinstance(clerk, Clerk) else None
 
 
@@ -179,13 +175,9 @@ class Auth(SecurityBase):
         security_scopes: SecurityScopes,
     ) -> Any:
         instance = self.clerk or _attached(request) or await _clerk_of(request)
-        authenticator = instance.authenticator
-        state = authenticator.answer_from_cache(request, self.accepts)
-        if state is None:
-            instance.check()  # what Clerk.authenticate_request checks first
-            state = await authenticator.authenticate_request(request, self.accepts)
-            if state.error == "missing" and self.optional:
-                return None
+        state = await instance.authenticate_request(request, self.accepts)
+        if state.error == "missing" and self.optional:
+            return None
         principal = state.to_auth()
         if principal is not None and self._plain and not security_scopes.scopes:
             return principal  # nothing to refuse or check

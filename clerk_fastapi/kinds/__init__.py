@@ -17,10 +17,21 @@ from clerk_fastapi.kinds.registry import KindRegistry
 # Display order (OpenAPI, "any"); classification order is the registry's (see TokenKind).
 BUILTIN_KINDS: tuple[TokenKind, ...] = (session.KIND, oauth.KIND, m2m.KIND, api_key.KIND)
 BUILTIN_TYPES: tuple[str, ...] = tuple(kind.name for kind in BUILTIN_KINDS)
+# Clerk's opaque machine-token prefixes: a token with one of them and the shape of a JWT is
+# decoded by Clerk as a JWT, fails, and is reported as this type (Clerk's ``isJwtFormat``).
+CLERK_MACHINE_PREFIXES: tuple[str, ...] = tuple(
+    prefix for kind in BUILTIN_KINDS for prefix in kind.prefixes
+)
+JWT_SHAPED_MACHINE_TYPE = m2m.KIND.name
+# Other names ``accepts`` takes for a type (Clerk's older name for M2M tokens).
+ALIASES = {"machine_token": m2m.KIND.name}
 
 __all__ = [
+    "ALIASES",
     "BUILTIN_KINDS",
     "BUILTIN_TYPES",
+    "CLERK_MACHINE_PREFIXES",
+    "JWT_SHAPED_MACHINE_TYPE",
     "Credential",
     "KindRegistry",
     "TokenKind",

@@ -10,7 +10,7 @@ token = fake.session_token(user_id="user_123")
 """
 
 from clerk_fastapi.testing.clock import FrozenClock
-from clerk_fastapi.testing.fake import FakeClerk, FakeMachine, Fault, RecordedRequest
+from clerk_fastapi.testing.fake import FakeClerk, FakeMachine, Fault, RecordedRequest, serve_asgi
 from clerk_fastapi.testing.keys import SigningKey, sign_compact
 from clerk_fastapi.testing.overrides import override_auth
 
@@ -22,5 +22,6 @@ __all__ = [
     "RecordedRequest",
     "SigningKey",
     "override_auth",
+    "serve_asgi",
     "sign_compact",
 ]

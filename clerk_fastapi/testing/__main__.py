@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from clerk_fastapi._version import __version__
+from clerk_fastapi.testing.fake.control import KINDS
 
 PROG = "python -m clerk_fastapi.testing"
 
@@ -168,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     mint.add_argument(
         "kind",
         metavar="KIND",
-        choices=["session", "oauth", "m2m", "api-key"],
+        choices=[kind.replace("_", "-") for kind in KINDS],  # the fake's own table
         help="session, oauth, m2m or api-key: a session token, OAuth access token, M2M token or "
         "API key",
     )

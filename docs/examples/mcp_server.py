@@ -110,7 +110,7 @@ if __name__ == "__main__":
     from mcp.client.streamable_http import streamable_http_client
 
     from clerk_fastapi.testing import FakeClerk
-    from clerk_fastapi.testing.fake import serve_asgi
+    from clerk_fastapi.testing import serve_asgi
 
     def free_port() -> int:
         with socket.socket() as sock:

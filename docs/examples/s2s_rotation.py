@@ -3,7 +3,7 @@
 import httpx
 
 from clerk_fastapi import Clerk
-from clerk_fastapi.m2m_auth import ClerkM2MAuth
+from clerk_fastapi import ClerkM2MAuth
 
 
 async def rotate(admin: Clerk, machine_id: str) -> str:

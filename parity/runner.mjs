@@ -12,25 +12,9 @@
 // in input order.
 
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setNow } from './frozen_date.mjs';
 
 const CONCURRENCY = 8;
-const RealDate = Date;
-let frozenNow = RealDate.now();
-
-class FrozenDate extends RealDate {
-  constructor(...args) {
-    if (args.length === 0) {
-      super(frozenNow);
-    } else {
-      super(...args);
-    }
-  }
-
-  static now() {
-    return frozenNow;
-  }
-}
-globalThis.Date = FrozenDate;
 
 // Clerk logs warnings (e.g. a missing azp) with console.*: keep stdout for the results.
 for (const name of ['log', 'info', 'warn', 'debug']) {
@@ -131,9 +115,10 @@ const cases = JSON.parse(await readStdin());
 const results = new Array(cases.length);
 let next = 0;
 while (next < cases.length) {
-  frozenNow = cases[next].now;
+  const now = cases[next].now;
+  setNow(now);
   const batch = [];
-  while (next < cases.length && batch.length < CONCURRENCY && cases[next].now === frozenNow) {
+  while (next < cases.length && batch.length < CONCURRENCY && cases[next].now === now) {
     const index = next++;
     const log = [];
     batch.push(

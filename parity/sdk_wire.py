@@ -8,9 +8,6 @@ any failure or spec problem.
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,13 +17,11 @@ from clerk_fastapi.testing.fake.server import serve_asgi
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "backend"))
 from spec_check import SpecChecked
 
-HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from node_bridge import run_script
 
 
 def main() -> int:
-    node = shutil.which("node")
-    if node is None:
-        raise SystemExit("node is not installed: install Node.js >= 20")
     fake = FakeClerk()
     checked = SpecChecked(fake.app)
     with serve_asgi(checked, "127.0.0.1", 0) as url:
@@ -38,18 +33,7 @@ def main() -> int:
             "machineId": fake.default_machine_id,
             "oauthToken": fake.oauth_token("opaque", scopes=["email"]),
         }
-        proc = subprocess.run(  # noqa: S603 (fixed argv)
-            [node, str(HERE / "sdk_wire.mjs")],
-            input=json.dumps(config),
-            capture_output=True,
-            text=True,
-            cwd=HERE,
-            check=False,
-        )
-    if proc.returncode != 0:
-        print(proc.stderr, file=sys.stderr)
-        raise SystemExit(f"sdk_wire.mjs failed with exit code {proc.returncode}")
-    results = json.loads(proc.stdout)
+        results = run_script("sdk_wire.mjs", config)
     failed = [r for r in results if not r["ok"]]
     for result in results:
         print(("ok    " if result["ok"] else "FAIL  ") + result["name"], result["detail"] or "")

@@ -6,23 +6,7 @@
 // stdout: one JSON array, in order: {id, ok, event | null, error | null}
 // The clock is frozen per case (Date.now); cases run one at a time (process.env is per case).
 
-const RealDate = Date;
-let frozenNow = RealDate.now();
-
-class FrozenDate extends RealDate {
-  constructor(...args) {
-    if (args.length === 0) {
-      super(frozenNow);
-    } else {
-      super(...args);
-    }
-  }
-
-  static now() {
-    return frozenNow;
-  }
-}
-globalThis.Date = FrozenDate;
+import { setNow } from './frozen_date.mjs';
 
 const { verifyWebhook } = await import('@clerk/backend/webhooks');
 
@@ -38,7 +22,7 @@ function readStdin() {
 const cases = JSON.parse(await readStdin());
 const results = [];
 for (const c of cases) {
-  frozenNow = c.now;
+  setNow(c.now);
   if (c.env === null) {
     delete process.env.CLERK_WEBHOOK_SIGNING_SECRET;
   } else {

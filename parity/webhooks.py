@@ -16,8 +16,6 @@ import base64
 import json
 import os
 import random
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -26,8 +24,10 @@ from clerk_fastapi.testing import FakeClerk, FrozenClock
 from clerk_fastapi.webhooks import EVENT_TYPES, WebhookVerificationError, sign, verify_webhook
 from clerk_fastapi.webhooks.signing import decode_body
 
-HERE = Path(__file__).resolve().parent
-NOW = 1_795_000_000
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import NOW
+from node_bridge import run_script
+
 ENV = "CLERK_WEBHOOK_SIGNING_SECRET"
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # base64 of 24 bytes, as the dashboard's
 OTHER = "whsec_" + base64.b64encode(b"another endpoint secret!").decode()
@@ -320,9 +320,6 @@ class Builder:
 
 
 def run_node(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    node = shutil.which("node")
-    if node is None:
-        raise SystemExit("node is not installed: install Node.js >= 20")
     payload = [
         {
             "id": c["id"],
@@ -334,19 +331,7 @@ def run_node(cases: list[dict[str, Any]]) -> list[dict[str, Any]]:
         }
         for c in cases
     ]
-    proc = subprocess.run(  # noqa: S603 (fixed argv)
-        [node, str(HERE / "webhooks.mjs")],
-        input=json.dumps(payload),
-        capture_output=True,
-        text=True,
-        cwd=HERE,
-        timeout=600,
-        check=False,
-    )
-    if proc.returncode != 0:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"webhooks.mjs failed with exit code {proc.returncode}")
-    results: list[dict[str, Any]] = json.loads(proc.stdout)
+    results: list[dict[str, Any]] = run_script("webhooks.mjs", payload, timeout=600)
     return results
 
 

@@ -17,7 +17,7 @@ from fastapi import Depends, FastAPI
 
 from clerk_fastapi import Auth, AuthObject, Clerk
 from clerk_fastapi._version import __version__
-from clerk_fastapi.testing.__main__ import build_parser
+from clerk_fastapi.testing._cli.args import build_parser
 
 CLI = [sys.executable, "-m", "clerk_fastapi.testing"]
 

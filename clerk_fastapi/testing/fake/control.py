@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.requests import Request
@@ -19,9 +20,26 @@ from starlette.routing import Route
 
 from clerk_fastapi.testing.fake.api import BackendAPI
 
+Format = Literal["jwt", "opaque"]
+
 MINT_PATH = "/_fake/tokens"
-KINDS = ("session", "oauth", "m2m", "api_key")
-OPAQUE_ONLY = {"api_key"}
+
+
+@dataclass(frozen=True)
+class MintKind:
+    """One kind the mint description (and the CLI's ``mint KIND``) knows."""
+
+    what: str  # e.g. "an M2M token", for help texts and errors
+    formats: tuple[Format, ...]  # the first is the default: the same as the fake's method's
+
+
+# The one table of kinds: the CLI builds its choices, help and defaults from it.
+KINDS: dict[str, MintKind] = {
+    "session": MintKind("a session token", ("jwt",)),
+    "oauth": MintKind("an OAuth access token", ("jwt", "opaque")),  # fake.oauth_token()
+    "m2m": MintKind("an M2M token", ("jwt", "opaque")),
+    "api_key": MintKind("an API key", ("opaque",)),
+}
 
 
 class MintError(ValueError):
@@ -44,9 +62,24 @@ def _claims(spec: dict[str, Any]) -> dict[str, Any]:
     return claims
 
 
+def token_format(spec: dict[str, Any]) -> Format:
+    """The format a description asks for: its ``format``, else its kind's default."""
+    kind = KINDS.get(spec.get("kind"))  # type: ignore[arg-type]
+    if kind is None:
+        raise MintError(f"kind must be one of {', '.join(KINDS)}")
+    given = spec.get("format") or kind.formats[0]
+    if given not in ("jwt", "opaque"):
+        raise MintError("format must be jwt or opaque")
+    if given not in kind.formats:
+        only = "a JWT" if kind.formats == ("jwt",) else "opaque"
+        raise MintError(f"{kind.what} is always {only}")
+    fmt: Format = "opaque" if given == "opaque" else "jwt"
+    return fmt
+
+
 def needs_running_fake(spec: dict[str, Any]) -> bool:
     """Opaque tokens and API keys exist only in the fake that verifies them."""
-    return spec.get("kind") in OPAQUE_ONLY or spec.get("format") == "opaque"
+    return token_format(spec) == "opaque"
 
 
 def mint(fake: BackendAPI, spec: dict[str, Any]) -> str:
@@ -57,13 +90,8 @@ def mint(fake: BackendAPI, spec: dict[str, Any]) -> str:
         raise MintError("expires_in must be a positive number of seconds")
     scopes = _strings(spec, "scopes") or []
     claims = _claims(spec)
-    given = spec.get("format") or "jwt"
-    if given not in ("jwt", "opaque"):
-        raise MintError("format must be jwt or opaque")
-    fmt: Literal["jwt", "opaque"] = "opaque" if given == "opaque" else "jwt"
+    fmt = token_format(spec)
     if kind == "session":
-        if fmt != "jwt":
-            raise MintError("session tokens are always JWTs")
         return fake.session_token(
             spec.get("user_id") or "user_123",
             org=spec.get("org_id"),

@@ -17,6 +17,7 @@ from fastapi import Depends, FastAPI
 
 from clerk_fastapi import Auth, AuthObject, Clerk
 from clerk_fastapi._version import __version__
+from clerk_fastapi.testing import FakeClerk
 from clerk_fastapi.testing._cli.args import build_parser
 
 CLI = [sys.executable, "-m", "clerk_fastapi.testing"]
@@ -103,11 +104,11 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             {"token_type": "oauth_token", "client_id": "client_7", "scopes": ["profile"]},
         ),
         (
-            ["m2m", "--machine-id", "mch_worker", "--scope", "mch_other"],
+            ["m2m", "--format", "jwt", "--machine-id", "mch_worker", "--scope", "mch_other"],
             {"token_type": "m2m_token", "machine_id": "mch_worker", "scopes": ["mch_other"]},
         ),
         (
-            ["m2m", "--format", "opaque", "--machine-id", "mch_worker", "--claim", "tier=\"gold\""],
+            ["m2m", "--machine-id", "mch_worker", "--claim", "tier=\"gold\""],
             {"token_type": "m2m_token", "machine_id": "mch_worker", "claims": {"tier": "gold"}},
         ),
         (
@@ -115,7 +116,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             {"token_type": "api_key", "subject": "org_1", "scopes": ["notes:read"], "name": "ci"},
         ),
     ],
-    ids=["session", "oauth-jwt", "oauth-opaque", "m2m-jwt", "m2m-opaque", "api-key"],
+    ids=["session", "oauth-jwt", "oauth-opaque", "m2m-jwt", "m2m-default-opaque", "api-key"],
 )  # fmt: skip
 async def test_mint_on_the_running_fake_every_type(
     served: Served, args: list[str], expected: dict[str, Any]
@@ -145,7 +146,9 @@ async def test_mint_with_the_shared_key_file_needs_no_server(served: Served) -> 
     response = await served.call(token)
     assert response.status_code == 200, response.text
     assert response.json()["user_id"] == "user_k"
-    m2m = mint("m2m", "--key-file", str(served.key_file), "--machine-id", "mch_k")
+    m2m = mint(
+        "m2m", "--key-file", str(served.key_file), "--format", "jwt", "--machine-id", "mch_k"
+    )
     assert (await served.call(m2m)).json()["machine_id"] == "mch_k"
 
 
@@ -160,11 +163,35 @@ async def test_a_token_from_another_key_is_refused(served: Served) -> None:
 
 
 def test_opaque_types_need_a_running_fake() -> None:
-    for args in (["api-key"], ["m2m", "--format", "opaque"], ["oauth", "--format", "opaque"]):
+    for args in (
+        ["api-key"],
+        ["m2m"],
+        ["m2m", "--format", "opaque"],
+        ["oauth", "--format", "opaque"],
+    ):
         result = cli("mint", *args)
         assert result.returncode == 2
         assert "serve --state FILE" in result.stderr
         assert result.stdout == ""
+
+
+def token_format(token: str) -> str:
+    """``jwt`` for a compact JWS, else the opaque token's prefix (``mt``, ``oat``, ``ak``)."""
+    return "jwt" if token.count(".") == 2 else token.split("_", 1)[0]
+
+
+@pytest.mark.anyio
+async def test_the_cli_mints_the_same_formats_as_the_fake_by_default(served: Served) -> None:
+    """Issue 27 item 9: `mint m2m` made a JWT while `fake.m2m_token()` makes an opaque mt_."""
+    fake = FakeClerk()
+    cli_m2m = mint("m2m", "--state", str(served.state))
+    assert token_format(cli_m2m) == token_format(fake.m2m_token()) == "mt"
+    assert (await served.call(cli_m2m)).json()["token_type"] == "m2m_token"
+    cli_oauth = mint("oauth", "--state", str(served.state))
+    assert token_format(cli_oauth) == token_format(fake.oauth_token()) == "jwt"
+    no_server = cli("mint", "m2m")  # opaque by default, so it needs the running fake
+    assert no_server.returncode == 2
+    assert "--format jwt" in no_server.stderr
 
 
 def test_unreachable_fake_and_missing_files_are_clear_errors(tmp_path: Path) -> None:

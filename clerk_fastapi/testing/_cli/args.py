@@ -40,14 +40,15 @@ Print a token of KIND on stdout.
 
 With --state (or --url and --secret-key) the running fake mints it, so every kind works,
 including opaque OAuth and M2M tokens and API keys, and revoking or verifying it goes through
-that fake. With --key-file, session, OAuth and M2M JWTs are signed locally with the key the fake
+that fake. M2M tokens are opaque unless --format jwt, as fake.m2m_token() makes them. With
+--key-file, session, OAuth and M2M JWTs are signed locally with the key the fake
 was started with. With neither, a new key signs the JWT and its PEM public key (CLERK_JWT_KEY) is
 printed on stderr.
 
 examples:
   {PROG} mint session --state fake.json --org-id org_1 --role admin --permission org:reports:read
   {PROG} mint api-key --state fake.json --scope notes:read --name ci
-  {PROG} mint m2m --key-file fake-key.pem --machine-id mch_worker
+  {PROG} mint m2m --key-file fake-key.pem --format jwt --machine-id mch_worker
 
 `{PROG} mint webhook TYPE` prints a curl that delivers a signed Clerk webhook
 (mint webhook --help).

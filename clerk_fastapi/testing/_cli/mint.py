@@ -80,7 +80,7 @@ def _mint_remote(url: str, secret: str, spec: dict[str, Any]) -> str:
 
 def run_mint(args: argparse.Namespace) -> int:
     from clerk_fastapi.testing.fake import FakeClerk
-    from clerk_fastapi.testing.fake.control import MintError, mint, needs_running_fake
+    from clerk_fastapi.testing.fake.control import KINDS, MintError, mint, needs_running_fake
 
     spec = _spec(args)
     remote = _remote(args)
@@ -89,10 +89,17 @@ def run_mint(args: argparse.Namespace) -> int:
             raise CLIError("pass either a running fake (--state/--url) or --key-file, not both")
         print(_mint_remote(*remote, spec))
         return 0
-    if needs_running_fake(spec):
+    try:
+        opaque = needs_running_fake(spec)
+    except MintError as exc:
+        raise CLIError(str(exc)) from exc
+    if opaque:
+        # Without --format, a kind whose default is opaque may still have a JWT form.
+        jwt_too = "format" not in spec and "jwt" in KINDS[spec["kind"]].formats
         raise CLIError(
             "opaque tokens and API keys exist only in the fake that verifies them: start "
             f"`{PROG} serve --state FILE` and pass --state FILE"
+            + (" (or pass --format jwt for a JWT signed here)" if jwt_too else "")
         )
     key = load_key(args.key_file, create=False)
     fake = FakeClerk(signing_key=key, key_pool_index=None)

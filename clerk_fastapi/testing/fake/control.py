@@ -37,7 +37,7 @@ class MintKind:
 KINDS: dict[str, MintKind] = {
     "session": MintKind("a session token", ("jwt",)),
     "oauth": MintKind("an OAuth access token", ("jwt", "opaque")),  # fake.oauth_token()
-    "m2m": MintKind("an M2M token", ("jwt", "opaque")),
+    "m2m": MintKind("an M2M token", ("opaque", "jwt")),  # opaque, as Clerk's default
     "api_key": MintKind("an API key", ("opaque",)),
 }
 

@@ -12,10 +12,10 @@ Only public names are used: ``clerk_fastapi.Clerk`` / ``ClerkSettings`` and
 ``clerk_fastapi.testing`` (``FakeClerk``, ``FrozenClock``, ``SigningKey``).
 
 The parts, one job each: ``common.py`` (the instant, names, fault scenarios), ``corpus.py`` (the
-tokens), ``cases.py`` (the requests), ``backends.py`` (the fakes), ``clerk_side.py`` and
-``node_bridge.py`` (Clerk's answers, through Node), ``python_side.py`` (ours), ``compare.py`` and
-``deviations.py`` (the verdict), ``report.py`` (what is printed and written); this file is the
-command line. ``webhooks.py`` runs after it.
+tokens), ``cases.py`` and ``cookie_cases.py`` (the requests), ``backends.py`` (the fakes),
+``clerk_side.py`` and ``node_bridge.py`` (Clerk's answers, through Node), ``python_side.py``
+(ours), ``compare.py`` and ``deviations.py`` (the verdict), ``report.py`` (what is printed and
+written); this file is the command line. ``webhooks.py`` runs after it.
 """
 
 from __future__ import annotations

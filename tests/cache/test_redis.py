@@ -193,7 +193,7 @@ async def test_revocation_with_shared_positive_cache_off_and_on(
         fake_clerk.revoke(token_off)
         fake_clerk.revoke(token_on)
         # Past the coalescing window the uncached token is re-checked and refused at once...
-        await asyncio.sleep(1.1)
+        clock.advance(1.1)
         assert (await c_off.get("/any", headers=bearer(token_off))).status_code == 401
         # ...while the cached one lives until its TTL (the documented trade-off), then fails.
         assert (await c_on.get("/any", headers=bearer(token_on))).status_code == 200

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 from fastapi import Depends, FastAPI
-from redis_support import redis_server
+from redis_support import forgets_delivered, redis_server
 
 from clerk_fastapi import Auth, Clerk, ClerkSettings
 from clerk_fastapi.kinds import token_digest
@@ -273,9 +273,29 @@ async def test_forget_from_a_plain_def_route_forgets_everywhere(
     ) as c:
         assert (await c.post("/webhooks/revoked")).status_code == 200
     assert result_keys(redis.Redis.from_url(redis_url)) == []
-    await asyncio.sleep(1.2)  # one forget-log interval (FORGET_SYNC_INTERVAL) for worker B
+    await forgets_delivered(worker_a)
+    clock = fake.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(1.1)  # one forget-log interval (SYNC_INTERVAL) for worker B
     assert (await get(app_b, key)).status_code == 401
     assert (await get(app_a, key)).status_code == 401
+
+
+async def test_a_wall_clock_set_back_does_not_delay_a_forget(
+    fake: FakeClerk, redis_url: str
+) -> None:
+    clock = fake.clock
+    assert isinstance(clock, FrozenClock)
+    on = dict(cache_url=redis_url, cache_timeout=TIMEOUT, machine_token_cache_ttl=600)
+    worker_a, worker_b = fake.clerk(**on), fake.clerk(**on)
+    app_b = make_app(worker_b)
+    key = fake.api_key()
+    assert (await get(app_b, key)).status_code == 200  # in B's memory
+    fake.revoke(key)
+    worker_a.forget_token(key)
+    await forgets_delivered(worker_a)
+    clock.advance(-3600)  # the host's clock is set back: B reads the forget log all the same
+    assert (await get(app_b, key)).status_code == 401
 
 
 # -- withdrawn keys ------------------------------------------------------------------------------

@@ -37,11 +37,12 @@ class LocalStore:
     async def get_verified(self, digest: bytes) -> Verified | None:
         return self.results.get(digest)
 
-    def _put_local(self, digest: bytes, verified: Verified) -> None:
+    def put_local(self, digest: bytes, verified: Verified) -> None:
+        """``put_verified`` without a coroutine (the shared tier fills its near tier with it)."""
         self.results.put(digest, verified)
 
     async def put_verified(self, digest: bytes, verified: Verified) -> None:
-        self._put_local(digest, verified)
+        self.results.put(digest, verified)
 
     async def is_known_invalid(self, digest: bytes) -> bool:
         return bool(self._negative.get(digest))

@@ -160,11 +160,11 @@ class RedisStore:
         ):
             return None  # signed with a key this instance or the fleet no longer trusts
         verified = Verified(verified.principal, until, opaque=verified.opaque, kid=verified.kid)
-        self.near._put_local(digest, verified)
+        self.near.put_local(digest, verified)
         return verified
 
     async def put_verified(self, digest: bytes, verified: Verified) -> None:
-        self.near._put_local(digest, verified)
+        self.near.put_local(digest, verified)
         if verified.cache_until is None:
             return
         now = self.clock()

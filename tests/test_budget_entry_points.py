@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import pytest
 import redis
+from any_app import api_key_app
 from fastapi import Depends, FastAPI
 from redis_support import redis_server
 
 from clerk_fastapi import Auth, Clerk
 from clerk_fastapi.errors import TokenVerificationError, UpstreamError
-from clerk_fastapi.principals import APIKeyAuth
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -173,17 +173,6 @@ async def test_verifications_without_a_client_share_one_bucket(
 
 
 # -- a valid key replayed by one customer ------------------------------------------------------
-
-
-def api_key_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    clerk.install(app)
-
-    @app.get("/k")
-    async def k(auth: Annotated[APIKeyAuth, Depends(Auth(accepts="api_key"))]) -> dict[str, str]:
-        return {"subject": auth.subject}
-
-    return app
 
 
 async def test_one_customer_replaying_its_key_cannot_starve_another(

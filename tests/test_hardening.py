@@ -18,25 +18,25 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, WebSocket
+from any_app import api_key_app, bearer, client_for
+from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from clerk_fastapi import APIKeyAuth, Auth, Clerk, ClerkSettings, SessionAuth, SessionDep
+from clerk_fastapi import Clerk, ClerkSettings, SessionAuth, SessionDep
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+# Client addresses the apps see (ASGI peer): the budgets count per client.
+ATTACKER = ("203.0.113.7", 5000)
+VICTIM = ("198.51.100.9", 6000)
 
 
 def session_app(clerk: Clerk) -> FastAPI:
@@ -49,11 +49,6 @@ def session_app(clerk: Clerk) -> FastAPI:
         return {"user_id": auth.user_id}
 
     return app
-
-
-def client_for(app: FastAPI, client: tuple[str, int] = ("203.0.113.7", 5000)) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=client)
-    return httpx.AsyncClient(transport=transport, base_url="http://t")
 
 
 def nested(depth: int) -> Any:
@@ -73,7 +68,7 @@ async def test_deeply_nested_claims_are_refused_on_every_python(fake_clerk: Fake
     deep = fake_clerk.session_token(deep=nested(40))
     shallow = fake_clerk.session_token(deep=nested(30))
     brackets_in_a_string = fake_clerk.session_token(note="[" * 5000 + "{" * 5000)
-    async with client_for(app) as client:
+    async with client_for(app, client=ATTACKER) as client:
         refused = await client.get("/me", headers=bearer(deep))
         assert refused.status_code == 401
         assert refused.json()["detail"]["reason"] == "token-invalid"
@@ -85,7 +80,7 @@ async def test_deep_header_and_oversized_payload_are_refused(fake_clerk: FakeCle
     app = session_app(fake_clerk.clerk(max_token_length=200_000))
     deep_header = fake_clerk.session_token(header={"x": nested(33)})
     big = fake_clerk.session_token(pad="a" * (70 * 1024))
-    async with client_for(app) as client:
+    async with client_for(app, client=ATTACKER) as client:
         for token in (deep_header, big):
             answer = await client.get("/me", headers=bearer(token))
             assert answer.status_code == 401
@@ -113,20 +108,6 @@ async def test_backend_api_ids_are_checked_before_any_request(
 
 # -- item 7: strangers cannot spend the Backend API quota ---------------------------------------
 
-ATTACKER = ("203.0.113.7", 5000)
-VICTIM = ("198.51.100.9", 6000)
-
-
-def api_key_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    clerk.install(app)
-
-    @app.get("/k")
-    async def k(auth: Annotated[APIKeyAuth, Depends(Auth(accepts="api_key"))]) -> dict[str, str]:
-        return {"subject": auth.subject}
-
-    return app
-
 
 def random_api_key() -> str:
     return "ak_" + secrets.token_urlsafe(30).replace("-", "a").replace("_", "b")
@@ -134,7 +115,7 @@ def random_api_key() -> str:
 
 async def flood(app: FastAPI, count: int, client: tuple[str, int], **headers: str) -> Counter[int]:
     statuses: Counter[int] = Counter()
-    async with client_for(app, client) as http:
+    async with client_for(app, client=client) as http:
         for _ in range(count):
             answer = await http.get("/k", headers={**bearer(random_api_key()), **headers})
             statuses[answer.status_code] += 1
@@ -148,7 +129,7 @@ async def test_one_client_cannot_spend_the_quota_or_starve_others(fake_clerk: Fa
     statuses = await flood(app, 200, ATTACKER)
     assert fake_clerk.hits["api_key_verify"] == 10  # 200 random keys cost 10 calls, not 200
     assert statuses == Counter({401: 10, 503: 190})
-    async with client_for(app, VICTIM) as http:
+    async with client_for(app, client=VICTIM) as http:
         answer = await http.get("/k", headers=bearer(fake_clerk.api_key(subject="user_victim")))
     assert answer.status_code == 200, answer.text
 
@@ -157,7 +138,7 @@ async def test_without_a_budget_the_flood_starves_others(fake_clerk: FakeClerk) 
     # The attack the budget stops (so the test above can fail): the guard alone is spent.
     app = api_key_app(fake_clerk.clerk(bapi_rate_limit=30, client_token_budget=0, rate_reserve=0))
     await flood(app, 200, ATTACKER)
-    async with client_for(app, VICTIM) as http:
+    async with client_for(app, client=VICTIM) as http:
         answer = await http.get("/k", headers=bearer(fake_clerk.api_key(subject="user_victim")))
     assert answer.status_code == 503
 
@@ -167,12 +148,12 @@ async def test_a_distributed_flood_leaves_the_reserve_to_known_tokens(
 ) -> None:
     app = api_key_app(fake_clerk.clerk(bapi_rate_limit=10, rate_reserve=0.2, client_token_budget=5))
     known = fake_clerk.api_key(subject="user_known")
-    async with client_for(app, VICTIM) as http:
+    async with client_for(app, client=VICTIM) as http:
         assert (await http.get("/k", headers=bearer(known))).status_code == 200
     for index in range(20):  # twenty addresses, one never-seen token each
         await flood(app, 1, (f"192.0.2.{index + 1}", 7000))
     assert fake_clerk.hits["api_key_verify"] == 8  # never-seen tokens get 10 - 20% of the guard
-    async with client_for(app, VICTIM) as http:
+    async with client_for(app, client=VICTIM) as http:
         assert (await http.get("/k", headers=bearer(known))).status_code == 200
         assert (await http.get("/k", headers=bearer(known))).status_code == 200
         # What remains possible: a never-seen valid key waits for the next window.
@@ -228,7 +209,7 @@ async def test_cookie_requests_need_an_authorized_origin_for_unsafe_methods(
     )
     token = fake_clerk.session_token("user_cookie")
     cookie = {"cookie": f"__session={token}; __client_uat={int(fake_clerk.clock()) - 60}"}
-    async with client_for(app) as http:
+    async with client_for(app, client=ATTACKER) as http:
         evil = {**cookie, "origin": "https://evil.test"}
         assert (await http.get("/notes", headers=evil)).status_code == 200  # reading is safe
         for headers in (evil, cookie, {**cookie, "origin": "null"}):
@@ -379,13 +360,13 @@ async def test_a_clerk_configured_in_code_but_not_attached_is_a_clear_error(
         return {"user": str(auth.user_id)}
 
     token = fake_clerk.session_token(azp="https://evil.test")
-    async with client_for(app) as http:
+    async with client_for(app, client=ATTACKER) as http:
         with pytest.raises(ConfigurationError, match=r"clerk\.install\(app\)") as caught:
             await http.get("/me", headers=bearer(token))
     assert "lifespan=clerk.lifespan" in str(caught.value)
     # Attached, its own rules apply.
     strict.install(app)
-    async with client_for(app) as http:
+    async with client_for(app, client=ATTACKER) as http:
         assert (await http.get("/me", headers=bearer(token))).status_code == 401
 
 
@@ -560,7 +541,7 @@ async def test_http_proxy_setting_routes_calls_to_clerk(fake_clerk: FakeClerk) -
                 clock=fake_clerk.clock,
             )
             app = api_key_app(clerk)
-            async with client_for(app) as client:
+            async with client_for(app, client=ATTACKER) as client:
                 answer = await client.get(
                     "/k", headers=bearer(fake_clerk.api_key(subject="user_p"))
                 )

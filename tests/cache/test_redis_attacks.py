@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from fastapi import Depends, FastAPI
+from any_app import get, make_app
 from redis_support import forgets_delivered, redis_server
 
-from clerk_fastapi import Auth, Clerk, ClerkSettings
+from clerk_fastapi import Clerk, ClerkSettings
 from clerk_fastapi.kinds import token_digest
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
@@ -37,23 +37,6 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _flush(redis_url: str) -> None:
     redis.Redis.from_url(redis_url).flushall()
-
-
-def make_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    clerk.install(app)
-
-    @app.get("/any")
-    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, str]:
-        return {"type": getattr(auth, "token_type", ""), "sub": getattr(auth, "subject", "")}
-
-    return app
-
-
-async def get(app: FastAPI, token: str) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://app") as c:
-        return await c.get("/any", headers={"Authorization": f"Bearer {token}"})
 
 
 def result_keys(r: redis.Redis) -> list[bytes]:

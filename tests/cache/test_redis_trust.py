@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 import redis
-from fastapi import Depends, FastAPI
+from any_app import get, make_app
 from redis_support import redis_server
 
-from clerk_fastapi import Auth, Clerk
+from clerk_fastapi import Clerk
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -31,26 +30,6 @@ def redis_url() -> Iterator[str]:
 @pytest.fixture(autouse=True)
 def _flush(redis_url: str) -> None:
     redis.Redis.from_url(redis_url).flushall()
-
-
-def make_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    clerk.install(app)
-
-    @app.get("/any")
-    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, Any]:
-        return {
-            "type": getattr(auth, "token_type", ""),
-            "scoped": getattr(auth, "scoped_to_receiver", None),
-        }
-
-    return app
-
-
-async def get(app: FastAPI, token: str) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://app") as c:
-        return await c.get("/any", headers={"Authorization": f"Bearer {token}"})
 
 
 async def answers(clerk: Clerk, token: str) -> tuple[int, Any]:

@@ -3,8 +3,8 @@
 
 from typing import Annotated, Any
 
-import httpx
 import pytest
+from any_app import bearer, client_for
 from fastapi import Depends, FastAPI
 
 from clerk_fastapi import Auth, ConfigurationError, OAuthAuth
@@ -15,14 +15,6 @@ pytestmark = pytest.mark.anyio
 
 URL = "https://api.example.com/mcp"
 META = "https://api.example.com/.well-known/oauth-protected-resource/mcp"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 def mcp_app(resource: MCPResource, *, root: bool = False) -> FastAPI:

@@ -8,15 +8,13 @@ A valid key replayed by one customer cannot spend another customer's share, and
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
-import redis
 from any_app import api_key_app
 from fastapi import Depends, FastAPI
-from redis_support import redis_server
 
 from clerk_fastapi import Auth, Clerk
 from clerk_fastapi.errors import TokenVerificationError, UpstreamError
@@ -27,17 +25,6 @@ ATTACKER = ("203.0.113.7", 5000)
 VICTIM = ("198.51.100.9", 6000)
 BUDGET = 5
 FLOOD = 30
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _flush(redis_url: str) -> None:
-    redis.Redis.from_url(redis_url).flushall()
 
 
 def random_oat() -> str:

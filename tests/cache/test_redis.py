@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
 
 import pytest
 import redis
@@ -19,17 +18,6 @@ pytestmark = pytest.mark.anyio
 # These tests check what is shared, not degradation (test_redis_outage... does that with the
 # defaults): a generous Redis deadline keeps them stable on a busy 2-core machine.
 SEMANTIC_TIMEOUT = 5.0  # the largest the settings allow
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _flush(redis_url: str) -> None:
-    redis.Redis.from_url(redis_url).flushall()
 
 
 async def burst(apps: list[FastAPI], token: str, n: int = 40) -> list[int]:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 import redis
 from any_app import get, make_app
-from redis_support import forgets_delivered, redis_server
+from redis_support import forgets_delivered
 
 from clerk_fastapi import Clerk, ClerkSettings
 from clerk_fastapi.kinds import token_digest
@@ -26,17 +26,6 @@ from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 5.0  # a generous Redis deadline: these tests check decisions, not degradation
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _flush(redis_url: str) -> None:
-    redis.Redis.from_url(redis_url).flushall()
 
 
 def result_keys(r: redis.Redis) -> list[bytes]:

@@ -5,13 +5,10 @@ exactly what it would refuse on its own (docs/scaling.md, "What is shared, keyed
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import redis
 from any_app import get, make_app
-from redis_support import redis_server
 
 from clerk_fastapi import Clerk
 from clerk_fastapi.testing import FakeClerk, FrozenClock
@@ -19,17 +16,6 @@ from clerk_fastapi.testing import FakeClerk, FrozenClock
 pytestmark = pytest.mark.anyio
 TIMEOUT = 5.0
 CACHE_SECRET = "one-cache-secret-for-every-instance-" + "x" * 16
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _flush(redis_url: str) -> None:
-    redis.Redis.from_url(redis_url).flushall()
 
 
 async def answers(clerk: Clerk, token: str) -> tuple[int, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from any_app import get, make_app
+from redis_support import forgets_delivered
 
 from clerk_fastapi import Clerk
 from clerk_fastapi.testing import FakeClerk, FrozenClock
@@ -158,3 +159,40 @@ async def test_services_of_one_instance_share_the_fleet_rate_limit(
             (await get(service_a if i % 2 else service_b, fake_clerk.api_key())).status_code
         )
     assert statuses == [200, 200, 200, 200, 503, 503]
+
+
+# -- a forget made by one service reaches every service of the instance --------------------------
+
+
+async def test_a_forget_in_one_service_reaches_the_other_services(
+    fake_clerk: FakeClerk, redis_url: str
+) -> None:
+    """Services A and B (different receiving machines, so different namespaces) share Redis and
+    both cached a valid API key. The key is revoked and A's webhook handler forgets it: B's
+    workers refuse it too, a worker of B that already remembers it and a new one that would read
+    B's shared result (namespaces keep verdicts apart; a forget must still cross them)."""
+    receiver_a, receiver_b = fake_clerk.add_machine("a"), fake_clerk.add_machine("b")
+    shared = dict(
+        cache_url=redis_url,
+        cache_timeout=TIMEOUT,
+        machine_token_cache_ttl=300,
+        negative_cache_ttl=0,
+    )
+    a = fake_clerk.clerk(**shared, machine_id=receiver_a.id)
+    b_busy = fake_clerk.clerk(**shared, machine_id=receiver_b.id)
+    key = fake_clerk.api_key()
+    assert (await get(make_app(a), key)).status_code == 200
+    app_b = make_app(b_busy)
+    assert (await get(app_b, key)).status_code == 200
+    fake_clerk.revoke(key)
+    a.forget_token(key)
+    # A delivers the forget (retried until Redis takes it); then a new worker of B, which
+    # knows the key only from B's shared result, refuses it.
+    await forgets_delivered(a)
+    b_new = fake_clerk.clerk(**shared, machine_id=receiver_b.id)
+    assert (await get(make_app(b_new), key)).status_code == 401
+    # B's busy worker reads the instance's forget log (at most once a second) and drops it.
+    clock = fake_clerk.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(1.1)
+    assert (await get(app_b, key)).status_code == 401

@@ -23,6 +23,7 @@ from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.machines import Machines
 from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.cache import VerificationStore, make_store
+from clerk_fastapi.cache.policy import CallPolicy
 from clerk_fastapi.configure import missing_key_error, settings_from
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
@@ -83,7 +84,8 @@ class Clerk:
         )
         self.jwks.on_withdrawn = self.store.forget_kids
         self.budget = ClientBudget(settings, clock)
-        ctx = KindContext(settings, clock, self.jwks.get_key, self.store, self.budget)
+        self.calls = CallPolicy(self.store, settings, clock)
+        ctx = KindContext(settings, clock, self.jwks.get_key, self.store, self.budget, self.calls)
 
         # One verifier per kind; the Backend API clients verify through the same ones.
         m2m_verifier = m2m.M2MVerifier(ctx, M2MTokens(self.http, settings))
@@ -234,6 +236,7 @@ class Clerk:
         self.authenticator.clear()
         self.jwks.clear()
         self.budget.clear()
+        self.calls.clear()
 
     def forget_token(self, token: str) -> None:
         """Drop one token's cached result (call it from a revocation webhook)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import shutil
@@ -9,6 +10,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -169,3 +171,13 @@ def redis_cluster(directory: str, nodes: int = 3) -> Iterator[str]:
         for proc in procs:
             proc.kill()
             proc.wait(timeout=10)
+
+
+async def forgets_delivered(clerk: Any) -> None:
+    """Wait (bounded) until ``clerk``'s queued forgets reached Redis: delivery is real I/O,
+    while the forget-log interval runs on the fake's clock (tests advance it)."""
+    for _ in range(500):
+        if not clerk.store.forgets.pending:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("the forgets never reached Redis")

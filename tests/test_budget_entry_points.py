@@ -8,18 +8,16 @@ A valid key replayed by one customer cannot spend another customer's share, and
 from __future__ import annotations
 
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
-from typing import Annotated, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import httpx
 import pytest
-import redis
+from any_app import api_key_app
 from fastapi import Depends, FastAPI
-from redis_support import redis_server
 
 from clerk_fastapi import Auth, Clerk
 from clerk_fastapi.errors import TokenVerificationError, UpstreamError
-from clerk_fastapi.principals import APIKeyAuth
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -29,28 +27,14 @@ BUDGET = 5
 FLOOD = 30
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _flush(redis_url: str) -> None:
-    redis.Redis.from_url(redis_url).flushall()
-
-
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk(clock=FrozenClock())
-
-
 def random_oat() -> str:
     return "oat_" + secrets.token_urlsafe(30).replace("-", "a").replace("_", "b")
 
 
-def budget_clerk(fake: FakeClerk, redis_url: str, **extra: Any) -> Clerk:
-    return fake.clerk(cache_url=redis_url, cache_timeout=5.0, client_token_budget=BUDGET, **extra)
+def budget_clerk(fake_clerk: FakeClerk, redis_url: str, **extra: Any) -> Clerk:
+    return fake_clerk.clerk(
+        cache_url=redis_url, cache_timeout=5.0, client_token_budget=BUDGET, **extra
+    )
 
 
 # -- every entry point, one client flooding random oat_ tokens ---------------------------------
@@ -150,57 +134,49 @@ ENTRY_POINTS = {
 
 @pytest.mark.parametrize("entry", list(ENTRY_POINTS))
 async def test_every_entry_point_counts_against_the_client(
-    fake: FakeClerk, redis_url: str, entry: str
+    fake_clerk: FakeClerk, redis_url: str, entry: str
 ) -> None:
-    send = ENTRY_POINTS[entry](budget_clerk(fake, redis_url))
+    send = ENTRY_POINTS[entry](budget_clerk(fake_clerk, redis_url))
     statuses = [await send(random_oat(), ATTACKER) for _ in range(FLOOD)]
-    assert fake.hits["oauth_verify"] == BUDGET  # 30 random tokens cost 5 calls, not 30
+    assert fake_clerk.hits["oauth_verify"] == BUDGET  # 30 random tokens cost 5 calls, not 30
     assert statuses[:BUDGET] == [401] * BUDGET
     assert all(status != 200 for status in statuses)
     # Another client has its own budget, and its valid token is verified.
-    valid = fake.oauth_token("opaque", aud="http://127.0.0.1/mcp")
+    valid = fake_clerk.oauth_token("opaque", aud="http://127.0.0.1/mcp")
     assert await send(valid, VICTIM) != 503
-    assert fake.hits["oauth_verify"] == BUDGET + 1
+    assert fake_clerk.hits["oauth_verify"] == BUDGET + 1
 
 
 async def test_verifications_without_a_client_share_one_bucket(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
-    clerk = budget_clerk(fake, redis_url)
+    clerk = budget_clerk(fake_clerk, redis_url)
     states = [await clerk.authenticate_token(random_oat(), "oauth_token") for _ in range(FLOOD)]
-    assert fake.hits["oauth_verify"] == BUDGET
+    assert fake_clerk.hits["oauth_verify"] == BUDGET
     assert [s.error for s in states[BUDGET:]] == ["unavailable"] * (FLOOD - BUDGET)
     with pytest.raises(UpstreamError):
         await clerk.api_keys.verify("ak_" + "x" * 40)
-    assert fake.hits["api_key_verify"] == 0
+    assert fake_clerk.hits["api_key_verify"] == 0
 
 
 # -- a valid key replayed by one customer ------------------------------------------------------
 
 
-def api_key_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    clerk.install(app)
-
-    @app.get("/k")
-    async def k(auth: Annotated[APIKeyAuth, Depends(Auth(accepts="api_key"))]) -> dict[str, str]:
-        return {"subject": auth.subject}
-
-    return app
-
-
 async def test_one_customer_replaying_its_key_cannot_starve_another(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
     """The opaque cache is off (instant revocation): each replay asks Clerk. 20 calls per
     600 s fleet-wide; the greedy customer's valid key used to take every one of them."""
-    clock = fake.clock
+    clock = fake_clerk.clock
     assert isinstance(clock, FrozenClock)
-    clerk = fake.clerk(
+    clerk = fake_clerk.clerk(
         cache_url=redis_url, cache_timeout=5.0, bapi_rate_limit=20, bapi_rate_window=600
     )
     app = api_key_app(clerk)
-    greedy, other = fake.api_key(subject="user_greedy"), fake.api_key(subject="user_other")
+    greedy, other = (
+        fake_clerk.api_key(subject="user_greedy"),
+        fake_clerk.api_key(subject="user_other"),
+    )
     send = asgi_sender(app, "/k", "GET")
     assert await send(other, VICTIM) == 200  # recently verified, like the greedy one
     replays = []
@@ -211,7 +187,7 @@ async def test_one_customer_replaying_its_key_cannot_starve_another(
     # Its first verification (never seen), then its share of the limit (20 * 0.25) of replays.
     assert replays.count(200) == 1 + 20 // 4
     assert await send(other, VICTIM) == 200
-    assert await send(fake.api_key(subject="user_new"), ("192.0.2.55", 1)) == 200
+    assert await send(fake_clerk.api_key(subject="user_new"), ("192.0.2.55", 1)) == 200
 
 
 # -- X-Forwarded-For with ports ----------------------------------------------------------------
@@ -226,9 +202,9 @@ async def test_one_customer_replaying_its_key_cannot_starve_another(
     ],
 )
 async def test_forwarded_hops_with_ports_each_get_their_budget(
-    fake: FakeClerk, first: str, second: str
+    fake_clerk: FakeClerk, first: str, second: str
 ) -> None:
-    app = api_key_app(fake.clerk(client_token_budget=3, trusted_proxies=["10.0.0.0/8"]))
+    app = api_key_app(fake_clerk.clerk(client_token_budget=3, trusted_proxies=["10.0.0.0/8"]))
     proxy = ("10.1.2.3", 443)
 
     async def flood(forwarded: str) -> list[int]:
@@ -246,7 +222,7 @@ async def test_forwarded_hops_with_ports_each_get_their_budget(
 
     assert await flood(first) == [401, 401, 401, 503]
     assert await flood(second) == [401, 401, 401, 503]  # not the proxy's shared budget
-    assert fake.hits["api_key_verify"] == 6
+    assert fake_clerk.hits["api_key_verify"] == 6
 
 
 @pytest.mark.parametrize(

@@ -22,10 +22,10 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI
+from any_app import make_app
 from servers import serve_app
 
-from clerk_fastapi import Auth, AuthEvent, Clerk
+from clerk_fastapi import AuthEvent, Clerk
 from clerk_fastapi.testing import FakeClerk
 
 # The Clerk that meets the faults: a short upstream deadline, and the bound every decision and
@@ -53,17 +53,6 @@ FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("status", {"status": 502}),
     ("down", {}),
 ]
-
-
-def build_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    app.state.clerk = clerk
-
-    @app.get("/any")
-    async def any_route(auth: Any = Depends(Auth(accepts="any"))) -> dict[str, str]:
-        return {"t": auth.token_type}
-
-    return app
 
 
 @dataclass
@@ -156,7 +145,7 @@ def run_phases(
     faulted = Served(fake.clerk(use_network=True, api_url=fake_url, http_timeout=TIMEOUT))
     work = Workload(fake)
     counts: Counter[str] = Counter()
-    with serve_app(build_app(healthy.clerk)) as healthy.url:
+    with serve_app(make_app(healthy.clerk)) as healthy.url:
         # 1. Healthy load: every answer exact; the unknown-kid refetch keeps to its cool-down.
         jwks_before, verify_before = fake.hits["jwks"], fake.hits["m2m_verify"]
         started = time.monotonic()
@@ -170,7 +159,7 @@ def run_phases(
         counts["requests"] += len(results)
 
         # 2. Faults on the verify endpoint, met by the Clerk with the short deadline.
-        with serve_app(build_app(faulted.clerk)) as faulted.url:
+        with serve_app(make_app(faulted.clerk)) as faulted.url:
             # Set-up, not a check: load its JWKS (a fetch may miss the 1 s deadline under load).
             warm_until = time.monotonic() + 60
             while run(faulted.url, [("session", work.tokens["session"][0])], 1)[0][1] != 200:

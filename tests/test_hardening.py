@@ -18,30 +18,25 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import httpx
 import pytest
-from fastapi import Depends, FastAPI, WebSocket
+from any_app import api_key_app, bearer, client_for
+from fastapi import FastAPI, WebSocket
 from fastapi.testclient import TestClient
 from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from clerk_fastapi import APIKeyAuth, Auth, Clerk, ClerkSettings, SessionAuth, SessionDep
+from clerk_fastapi import Clerk, ClerkSettings, SessionAuth, SessionDep
 from clerk_fastapi.errors import ConfigurationError
-from clerk_fastapi.testing import FakeClerk, FrozenClock
+from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
 ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk(clock=FrozenClock())
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
+# Client addresses the apps see (ASGI peer): the budgets count per client.
+ATTACKER = ("203.0.113.7", 5000)
+VICTIM = ("198.51.100.9", 6000)
 
 
 def session_app(clerk: Clerk) -> FastAPI:
@@ -56,11 +51,6 @@ def session_app(clerk: Clerk) -> FastAPI:
     return app
 
 
-def client_for(app: FastAPI, client: tuple[str, int] = ("203.0.113.7", 5000)) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, client=client)
-    return httpx.AsyncClient(transport=transport, base_url="http://t")
-
-
 def nested(depth: int) -> Any:
     value: Any = 1
     for _ in range(depth):
@@ -71,14 +61,14 @@ def nested(depth: int) -> Any:
 # -- item 10: explicit JSON nesting and size limits ---------------------------------------------
 
 
-async def test_deeply_nested_claims_are_refused_on_every_python(fake: FakeClerk) -> None:
+async def test_deeply_nested_claims_are_refused_on_every_python(fake_clerk: FakeClerk) -> None:
     # 40 levels parse on every Python (no RecursionError anywhere): only an explicit limit
     # refuses them, so this fails on any version if the limit is gone.
-    app = session_app(fake.clerk())
-    deep = fake.session_token(deep=nested(40))
-    shallow = fake.session_token(deep=nested(30))
-    brackets_in_a_string = fake.session_token(note="[" * 5000 + "{" * 5000)
-    async with client_for(app) as client:
+    app = session_app(fake_clerk.clerk())
+    deep = fake_clerk.session_token(deep=nested(40))
+    shallow = fake_clerk.session_token(deep=nested(30))
+    brackets_in_a_string = fake_clerk.session_token(note="[" * 5000 + "{" * 5000)
+    async with client_for(app, client=ATTACKER) as client:
         refused = await client.get("/me", headers=bearer(deep))
         assert refused.status_code == 401
         assert refused.json()["detail"]["reason"] == "token-invalid"
@@ -86,11 +76,11 @@ async def test_deeply_nested_claims_are_refused_on_every_python(fake: FakeClerk)
         assert (await client.get("/me", headers=bearer(brackets_in_a_string))).status_code == 200
 
 
-async def test_deep_header_and_oversized_payload_are_refused(fake: FakeClerk) -> None:
-    app = session_app(fake.clerk(max_token_length=200_000))
-    deep_header = fake.session_token(header={"x": nested(33)})
-    big = fake.session_token(pad="a" * (70 * 1024))
-    async with client_for(app) as client:
+async def test_deep_header_and_oversized_payload_are_refused(fake_clerk: FakeClerk) -> None:
+    app = session_app(fake_clerk.clerk(max_token_length=200_000))
+    deep_header = fake_clerk.session_token(header={"x": nested(33)})
+    big = fake_clerk.session_token(pad="a" * (70 * 1024))
+    async with client_for(app, client=ATTACKER) as client:
         for token in (deep_header, big):
             answer = await client.get("/me", headers=bearer(token))
             assert answer.status_code == 401
@@ -103,32 +93,20 @@ async def test_deep_header_and_oversized_payload_are_refused(fake: FakeClerk) ->
 @pytest.mark.parametrize(
     "bad", ["ak_\x00x", "ak_x\r\nHost: evil", "ak_../x", "", "ak_é", "a" * 129]
 )
-async def test_backend_api_ids_are_checked_before_any_request(fake: FakeClerk, bad: str) -> None:
-    clerk = fake.clerk()
+async def test_backend_api_ids_are_checked_before_any_request(
+    fake_clerk: FakeClerk, bad: str
+) -> None:
+    clerk = fake_clerk.clerk()
     with pytest.raises(ValueError, match="not a valid Clerk id") as caught:
         await clerk.api_keys.revoke(bad)
     with pytest.raises(ValueError, match="not a valid Clerk id"):
         await clerk.m2m.revoke(bad)
     assert bad not in str(caught.value) or not bad
-    assert fake.requests == []
+    assert fake_clerk.requests == []
     await clerk.aclose()
 
 
 # -- item 7: strangers cannot spend the Backend API quota ---------------------------------------
-
-ATTACKER = ("203.0.113.7", 5000)
-VICTIM = ("198.51.100.9", 6000)
-
-
-def api_key_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    clerk.install(app)
-
-    @app.get("/k")
-    async def k(auth: Annotated[APIKeyAuth, Depends(Auth(accepts="api_key"))]) -> dict[str, str]:
-        return {"subject": auth.subject}
-
-    return app
 
 
 def random_api_key() -> str:
@@ -137,7 +115,7 @@ def random_api_key() -> str:
 
 async def flood(app: FastAPI, count: int, client: tuple[str, int], **headers: str) -> Counter[int]:
     statuses: Counter[int] = Counter()
-    async with client_for(app, client) as http:
+    async with client_for(app, client=client) as http:
         for _ in range(count):
             answer = await http.get("/k", headers={**bearer(random_api_key()), **headers})
             statuses[answer.status_code] += 1
@@ -146,44 +124,46 @@ async def flood(app: FastAPI, count: int, client: tuple[str, int], **headers: st
     return statuses
 
 
-async def test_one_client_cannot_spend_the_quota_or_starve_others(fake: FakeClerk) -> None:
-    app = api_key_app(fake.clerk(bapi_rate_limit=30, client_token_budget=10))
+async def test_one_client_cannot_spend_the_quota_or_starve_others(fake_clerk: FakeClerk) -> None:
+    app = api_key_app(fake_clerk.clerk(bapi_rate_limit=30, client_token_budget=10))
     statuses = await flood(app, 200, ATTACKER)
-    assert fake.hits["api_key_verify"] == 10  # 200 random keys cost 10 calls, not 200
+    assert fake_clerk.hits["api_key_verify"] == 10  # 200 random keys cost 10 calls, not 200
     assert statuses == Counter({401: 10, 503: 190})
-    async with client_for(app, VICTIM) as http:
-        answer = await http.get("/k", headers=bearer(fake.api_key(subject="user_victim")))
+    async with client_for(app, client=VICTIM) as http:
+        answer = await http.get("/k", headers=bearer(fake_clerk.api_key(subject="user_victim")))
     assert answer.status_code == 200, answer.text
 
 
-async def test_without_a_budget_the_flood_starves_others(fake: FakeClerk) -> None:
+async def test_without_a_budget_the_flood_starves_others(fake_clerk: FakeClerk) -> None:
     # The attack the budget stops (so the test above can fail): the guard alone is spent.
-    app = api_key_app(fake.clerk(bapi_rate_limit=30, client_token_budget=0, rate_reserve=0))
+    app = api_key_app(fake_clerk.clerk(bapi_rate_limit=30, client_token_budget=0, rate_reserve=0))
     await flood(app, 200, ATTACKER)
-    async with client_for(app, VICTIM) as http:
-        answer = await http.get("/k", headers=bearer(fake.api_key(subject="user_victim")))
+    async with client_for(app, client=VICTIM) as http:
+        answer = await http.get("/k", headers=bearer(fake_clerk.api_key(subject="user_victim")))
     assert answer.status_code == 503
 
 
-async def test_a_distributed_flood_leaves_the_reserve_to_known_tokens(fake: FakeClerk) -> None:
-    app = api_key_app(fake.clerk(bapi_rate_limit=10, rate_reserve=0.2, client_token_budget=5))
-    known = fake.api_key(subject="user_known")
-    async with client_for(app, VICTIM) as http:
+async def test_a_distributed_flood_leaves_the_reserve_to_known_tokens(
+    fake_clerk: FakeClerk,
+) -> None:
+    app = api_key_app(fake_clerk.clerk(bapi_rate_limit=10, rate_reserve=0.2, client_token_budget=5))
+    known = fake_clerk.api_key(subject="user_known")
+    async with client_for(app, client=VICTIM) as http:
         assert (await http.get("/k", headers=bearer(known))).status_code == 200
     for index in range(20):  # twenty addresses, one never-seen token each
         await flood(app, 1, (f"192.0.2.{index + 1}", 7000))
-    assert fake.hits["api_key_verify"] == 8  # never-seen tokens get 10 - 20% of the guard
-    async with client_for(app, VICTIM) as http:
+    assert fake_clerk.hits["api_key_verify"] == 8  # never-seen tokens get 10 - 20% of the guard
+    async with client_for(app, client=VICTIM) as http:
         assert (await http.get("/k", headers=bearer(known))).status_code == 200
         assert (await http.get("/k", headers=bearer(known))).status_code == 200
         # What remains possible: a never-seen valid key waits for the next window.
-        fresh = await http.get("/k", headers=bearer(fake.api_key(subject="user_new")))
+        fresh = await http.get("/k", headers=bearer(fake_clerk.api_key(subject="user_new")))
         assert fresh.status_code == 503
 
 
-async def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(fake: FakeClerk) -> None:
+async def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(fake_clerk: FakeClerk) -> None:
     proxy = ("10.1.2.3", 443)
-    clerk = fake.clerk(client_token_budget=3, trusted_proxies=["10.0.0.0/8"])
+    clerk = fake_clerk.clerk(client_token_budget=3, trusted_proxies=["10.0.0.0/8"])
     app = api_key_app(clerk)
     # Behind the trusted proxy each forwarded client has its own budget...
     first = await flood(app, 5, proxy, **{"X-Forwarded-For": "203.0.113.50"})
@@ -194,7 +174,7 @@ async def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(fake: FakeCler
     for index in range(5):
         spoofed += await flood(app, 1, ATTACKER, **{"X-Forwarded-For": f"192.0.2.{index}"})
     assert spoofed == Counter({401: 3, 503: 2})
-    assert fake.hits["api_key_verify"] == 9
+    assert fake_clerk.hits["api_key_verify"] == 9
 
 
 # -- item 9: cookie sessions and Origin ---------------------------------------------------------
@@ -222,29 +202,33 @@ def cookie_app(clerk: Clerk) -> FastAPI:
 
 
 async def test_cookie_requests_need_an_authorized_origin_for_unsafe_methods(
-    fake: FakeClerk,
+    fake_clerk: FakeClerk,
 ) -> None:
-    app = cookie_app(fake.clerk(session_cookie=True, authorized_parties=[fake.authorized_party]))
-    token = fake.session_token("user_cookie")
-    cookie = {"cookie": f"__session={token}; __client_uat={int(fake.clock()) - 60}"}
-    async with client_for(app) as http:
+    app = cookie_app(
+        fake_clerk.clerk(session_cookie=True, authorized_parties=[fake_clerk.authorized_party])
+    )
+    token = fake_clerk.session_token("user_cookie")
+    cookie = {"cookie": f"__session={token}; __client_uat={int(fake_clerk.clock()) - 60}"}
+    async with client_for(app, client=ATTACKER) as http:
         evil = {**cookie, "origin": "https://evil.test"}
         assert (await http.get("/notes", headers=evil)).status_code == 200  # reading is safe
         for headers in (evil, cookie, {**cookie, "origin": "null"}):
             refused = await http.post("/notes", headers=headers)
             assert refused.status_code == 401
             assert refused.json()["detail"]["reason"] == "origin-not-allowed"
-        ours = {**cookie, "origin": fake.authorized_party}
+        ours = {**cookie, "origin": fake_clerk.authorized_party}
         assert (await http.post("/notes", headers=ours)).status_code == 200
         # A header token is not ambient authority: the Origin does not matter.
         by_header = {**bearer(token), "origin": "https://evil.test"}
         assert (await http.post("/notes", headers=by_header)).status_code == 200
 
 
-def test_cookie_websocket_handshake_from_another_origin_is_refused(fake: FakeClerk) -> None:
-    app = cookie_app(fake.clerk(session_cookie=True, authorized_parties=[fake.authorized_party]))
-    uat = int(fake.clock()) - 60  # the browser's last sign-in change, before the token
-    cookie = {"cookie": f"__session={fake.session_token('user_ws')}; __client_uat={uat}"}
+def test_cookie_websocket_handshake_from_another_origin_is_refused(fake_clerk: FakeClerk) -> None:
+    app = cookie_app(
+        fake_clerk.clerk(session_cookie=True, authorized_parties=[fake_clerk.authorized_party])
+    )
+    uat = int(fake_clerk.clock()) - 60  # the browser's last sign-in change, before the token
+    cookie = {"cookie": f"__session={fake_clerk.session_token('user_ws')}; __client_uat={uat}"}
     with TestClient(app) as client:
         with (
             pytest.raises(WebSocketDisconnect) as refused,
@@ -254,24 +238,24 @@ def test_cookie_websocket_handshake_from_another_origin_is_refused(fake: FakeCle
         assert refused.value.code == 1008
         assert refused.value.reason == "invalid_token:origin-not-allowed"
         with client.websocket_connect(
-            "/ws", headers={**cookie, "origin": fake.authorized_party}
+            "/ws", headers={**cookie, "origin": fake_clerk.authorized_party}
         ) as s:
             assert s.receive_json() == {"user": "user_ws"}
 
 
 def test_cookie_auth_without_authorized_parties_warns_at_start_up(
-    fake: FakeClerk, caplog: pytest.LogCaptureFixture
+    fake_clerk: FakeClerk, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
-        fake.clerk(session_cookie=True)
+        fake_clerk.clerk(session_cookie=True)
     assert any(
         "CLERK_AUTHORIZED_PARTIES" in r.getMessage() and "__session" in r.getMessage()
         for r in caplog.records
     )
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
-        fake.clerk(session_cookie=True, authorized_parties=[fake.authorized_party])
-        fake.clerk()
+        fake_clerk.clerk(session_cookie=True, authorized_parties=[fake_clerk.authorized_party])
+        fake_clerk.clerk()
     assert not caplog.records
 
 
@@ -341,11 +325,11 @@ def test_authorized_parties_must_be_origins(party: str, hint: str) -> None:
 
 
 def test_urls_print_without_their_passwords(
-    fake: FakeClerk, caplog: pytest.LogCaptureFixture
+    fake_clerk: FakeClerk, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
         clerk = Clerk(
-            fake.settings(
+            fake_clerk.settings(
                 api_url="http://admin:hunter2@clerk.internal.example",
                 cache_url="redis://default:hunter2@redis.internal:6379/0",
                 http_proxy="http://proxyuser:hunter2@proxy.internal:3128",
@@ -362,27 +346,27 @@ def test_urls_print_without_their_passwords(
 
 
 async def test_a_clerk_configured_in_code_but_not_attached_is_a_clear_error(
-    fake: FakeClerk, monkeypatch: pytest.MonkeyPatch
+    fake_clerk: FakeClerk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The environment would build a Clerk with no authorized parties...
-    monkeypatch.setenv("CLERK_SECRET_KEY", fake.secret_key)
-    monkeypatch.setenv("CLERK_API_URL", fake.api_url)
+    monkeypatch.setenv("CLERK_SECRET_KEY", fake_clerk.secret_key)
+    monkeypatch.setenv("CLERK_API_URL", fake_clerk.api_url)
     # ...while the app configured one in code and forgot to attach it.
-    strict = fake.clerk(authorized_parties=["https://admin.test"])
+    strict = fake_clerk.clerk(authorized_parties=["https://admin.test"])
     app = FastAPI()
 
     @app.get("/me")
     async def me(auth: SessionDep) -> dict[str, str]:
         return {"user": str(auth.user_id)}
 
-    token = fake.session_token(azp="https://evil.test")
-    async with client_for(app) as http:
+    token = fake_clerk.session_token(azp="https://evil.test")
+    async with client_for(app, client=ATTACKER) as http:
         with pytest.raises(ConfigurationError, match=r"clerk\.install\(app\)") as caught:
             await http.get("/me", headers=bearer(token))
     assert "lifespan=clerk.lifespan" in str(caught.value)
     # Attached, its own rules apply.
     strict.install(app)
-    async with client_for(app) as http:
+    async with client_for(app, client=ATTACKER) as http:
         assert (await http.get("/me", headers=bearer(token))).status_code == 401
 
 
@@ -420,8 +404,12 @@ def _wait_until_listening(banner: str) -> None:
 
 @pytest.mark.parametrize("variable", ["CLERK_JWT_KEY", "CLERK_SECRET_KEY"])
 def test_demo_never_mints_tokens_with_real_credentials(variable: str) -> None:
-    fake = FakeClerk()
-    value = fake.signing_key.public_pem() if variable == "CLERK_JWT_KEY" else fake.secret_key
+    fake_clerk = FakeClerk()
+    value = (
+        fake_clerk.signing_key.public_pem()
+        if variable == "CLERK_JWT_KEY"
+        else fake_clerk.secret_key
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLERK_")}
     # A loopback API URL nobody listens on: the real-instance path must not reach the internet.
     env.update(
@@ -467,21 +455,21 @@ def test_demo_never_mints_tokens_with_real_credentials(variable: str) -> None:
 
 
 async def test_failed_warm_up_logs_url_and_cause_without_secrets(
-    fake: FakeClerk, caplog: pytest.LogCaptureFixture
+    fake_clerk: FakeClerk, caplog: pytest.LogCaptureFixture
 ) -> None:
-    clerk = fake.clerk()
-    fake.fail("jwks", "status", status=404)
+    clerk = fake_clerk.clerk()
+    fake_clerk.fail("jwks", "status", status=404)
     with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
         await clerk.warm_up()
     (record,) = [r for r in caplog.records if "warm-up" in r.getMessage()]
     message = record.getMessage()
-    assert f"{fake.api_url}/v1/jwks" in message
+    assert f"{fake_clerk.api_url}/v1/jwks" in message
     assert "status 404" in message
-    assert fake.secret_key not in message
+    assert fake_clerk.secret_key not in message
     await clerk.aclose()
 
     caplog.clear()
-    down = Clerk(fake.settings(api_url="http://user:hunter2@127.0.0.1:9"))
+    down = Clerk(fake_clerk.settings(api_url="http://user:hunter2@127.0.0.1:9"))
     with caplog.at_level(logging.WARNING, logger="clerk_fastapi"):
         await down.warm_up()
     message = " ".join(r.getMessage() for r in caplog.records if "warm-up" in r.getMessage())
@@ -492,19 +480,19 @@ async def test_failed_warm_up_logs_url_and_cause_without_secrets(
 
 
 def test_env_file_is_read_when_given_and_the_environment_wins(
-    fake: FakeClerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    fake_clerk: FakeClerk, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     for name in ("CLERK_SECRET_KEY", "CLERK_AUTHORIZED_PARTIES", "CLERK_API_URL"):
         monkeypatch.delenv(name, raising=False)
     env_file = tmp_path / ".env"
     env_file.write_text(
-        f'CLERK_SECRET_KEY="{fake.secret_key}"\n'
+        f'CLERK_SECRET_KEY="{fake_clerk.secret_key}"\n'
         "CLERK_AUTHORIZED_PARTIES=https://app.test\n"
         "CLERK_API_URL=https://from-file.example\n"
     )
     monkeypatch.setenv("CLERK_API_URL", "https://from-env.example")
     clerk = Clerk(env_file=env_file)
-    assert clerk.settings.secret() == fake.secret_key
+    assert clerk.settings.secret() == fake_clerk.secret_key
     assert clerk.settings.authorized_parties == ["https://app.test"]
     assert clerk.settings.api_url == "https://from-env.example"
     with pytest.raises(ConfigurationError, match="is not a file"):
@@ -539,8 +527,8 @@ class _ForwardProxy(http.server.BaseHTTPRequestHandler):
         return None
 
 
-async def test_http_proxy_setting_routes_calls_to_clerk(fake: FakeClerk) -> None:
-    with fake.serve() as upstream:
+async def test_http_proxy_setting_routes_calls_to_clerk(fake_clerk: FakeClerk) -> None:
+    with fake_clerk.serve() as upstream:
         _ForwardProxy.upstream, _ForwardProxy.seen = upstream, []
         server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ForwardProxy)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
@@ -549,12 +537,14 @@ async def test_http_proxy_setting_routes_calls_to_clerk(fake: FakeClerk) -> None
             proxy = f"http://127.0.0.1:{server.server_address[1]}"
             # A host that does not resolve: only the proxy can reach "Clerk".
             clerk = Clerk(
-                fake.settings(api_url="http://clerk-api.invalid", http_proxy=proxy),
-                clock=fake.clock,
+                fake_clerk.settings(api_url="http://clerk-api.invalid", http_proxy=proxy),
+                clock=fake_clerk.clock,
             )
             app = api_key_app(clerk)
-            async with client_for(app) as client:
-                answer = await client.get("/k", headers=bearer(fake.api_key(subject="user_p")))
+            async with client_for(app, client=ATTACKER) as client:
+                answer = await client.get(
+                    "/k", headers=bearer(fake_clerk.api_key(subject="user_p"))
+                )
             assert answer.status_code == 200, answer.text
             assert "http://clerk-api.invalid/api_keys/verify" in _ForwardProxy.seen
             await clerk.aclose()

@@ -4,7 +4,6 @@ exporter: what an operator's Prometheus or tracing backend would receive."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -16,18 +15,11 @@ from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from redis_support import redis_server
 
 from clerk_fastapi.telemetry import instrument, route_of
 from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
 
 
 def points(reader: InMemoryMetricReader) -> dict[str, list[Any]]:

@@ -4,22 +4,14 @@ unknown ``kid`` while Clerk is down gets one answer, every time (503, docs/secur
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import pytest
 import redis
 from any_app import bearer, client
-from redis_support import redis_server
 
 from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
 
 
 async def test_a_worker_waiting_for_another_never_asks_clerk_again(

@@ -11,6 +11,9 @@ from typing import Protocol
 
 from clerk_fastapi.principals import Verified
 
+# ``(digest, fn)``: run ``fn`` once for every process sharing the store.
+SharedOnce = Callable[[bytes, Callable[[], Awaitable[Verified]]], Awaitable[Verified]]
+
 
 class VerificationStore(Protocol):
     """Results of verification, shared as widely as the backend allows."""
@@ -36,13 +39,15 @@ class VerificationStore(Protocol):
 
     async def put_known_invalid(self, digest: bytes) -> None: ...
 
-    async def run_once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
-        """Run ``fn`` once for all concurrent callers with the same ``digest`` (as widely as
-        the backend reaches); the others get its result or its exception."""
+    # Primitives for the call policy (cache/policy.py), which decides with them.
+    @property
+    def coalesce_shared(self) -> SharedOnce | None:
+        """Runs ``fn`` once across the fleet for ``digest`` (``None``: no fleet to reach)."""
         ...
 
-    async def take_rate_token(self) -> float | None:
-        """Count one Backend API call; ``None`` if allowed, else seconds until the next window."""
+    async def count_shared(self, name: str, ttl_ms: int) -> int | None:
+        """Add one to the fleet-wide counter ``name`` (kept ``ttl_ms``) and return its count;
+        ``None`` when the store has no shared counter or it failed."""
         ...
 
     async def warm_up(self) -> None:

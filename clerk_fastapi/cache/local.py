@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
 from cachetools import TTLCache
 
 from clerk_fastapi.cache.results import Rebuild, ResultCache
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
-from clerk_fastapi.singleflight import SingleFlight
 
 
 class LocalStore:
     shared = False
+    coalesce_shared = None
 
     def __init__(
         self,
@@ -34,18 +33,16 @@ class LocalStore:
         )
         # The hot path's lookup, without a call through this class.
         self.peek: Callable[[bytes], Verified | None] = self.results.get
-        self._flight: SingleFlight[Verified] = SingleFlight()
-        self._window_start = -math.inf
-        self._window_count = 0
 
     async def get_verified(self, digest: bytes) -> Verified | None:
         return self.results.get(digest)
 
-    def _put_local(self, digest: bytes, verified: Verified) -> None:
+    def put_local(self, digest: bytes, verified: Verified) -> None:
+        """``put_verified`` without a coroutine (the shared tier fills its near tier with it)."""
         self.results.put(digest, verified)
 
     async def put_verified(self, digest: bytes, verified: Verified) -> None:
-        self._put_local(digest, verified)
+        self.results.put(digest, verified)
 
     async def is_known_invalid(self, digest: bytes) -> bool:
         return bool(self._negative.get(digest))
@@ -54,26 +51,8 @@ class LocalStore:
         if self.settings.negative_cache_ttl > 0:
             self._negative[digest] = True
 
-    async def run_once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
-        return await self._flight.run(digest, fn)
-
-    def _rate_window(self) -> tuple[int, float, float] | None:
-        """(limit, window, now) when the Backend API rate guard is on."""
-        limit = self.settings.bapi_rate_limit
-        return (limit, self.settings.bapi_rate_window, self.clock()) if limit > 0 else None
-
-    async def take_rate_token(self) -> float | None:
-        rate = self._rate_window()
-        if rate is None:
-            return None
-        limit, window, now = rate
-        if now - self._window_start >= window:
-            self._window_start = now
-            self._window_count = 0
-        if self._window_count >= limit:
-            return self._window_start + window - now
-        self._window_count += 1
-        return None
+    async def count_shared(self, name: str, ttl_ms: int) -> int | None:
+        return None  # nothing shared: the call policy counts in this process
 
     def forget(self, digest: bytes) -> None:
         self.results.pop(digest)
@@ -89,7 +68,6 @@ class LocalStore:
     def clear(self) -> None:
         self.results.clear()
         self._negative.clear()
-        self._flight.clear()
 
     async def warm_up(self) -> None:
         return None

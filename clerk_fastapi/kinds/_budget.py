@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from cachetools import TTLCache
 
+from clerk_fastapi.cache.window import FixedWindow
 from clerk_fastapi.errors import Reason, UpstreamError
 from clerk_fastapi.kinds.base import Credential
 from clerk_fastapi.settings import ClerkSettings
@@ -54,22 +55,6 @@ def client_key(address: str | None) -> str:
     return str(ip)
 
 
-class _Window:
-    """A count per fixed window (``start`` and ``count``)."""
-
-    __slots__ = ("count", "start")
-
-    def __init__(self) -> None:
-        self.start = -math.inf
-        self.count = 0
-
-    def wait(self, limit: int, window: float, now: float) -> float | None:
-        """``None`` if one more fits in the current window, else seconds until the next one."""
-        if now - self.start >= window:
-            self.start, self.count = now, 0
-        return None if self.count < limit else self.start + window - now
-
-
 class ClientBudget:
     """The budgets of one ``Clerk``; the opaque policy asks it before each Backend API call."""
 
@@ -79,13 +64,13 @@ class ClientBudget:
         self._recent: TTLCache[bytes, bool] = TTLCache(
             maxsize=max(settings.machine_cache_size, 1), ttl=RECENT_SECONDS, timer=clock
         )
-        self._clients: TTLCache[str, _Window] = TTLCache(
+        self._clients: TTLCache[str, FixedWindow] = TTLCache(
             maxsize=_MAX_CLIENTS, ttl=settings.client_budget_window, timer=clock
         )
-        self._shares: TTLCache[str, _Window] = TTLCache(
+        self._shares: TTLCache[str, FixedWindow] = TTLCache(
             maxsize=_MAX_CLIENTS, ttl=settings.bapi_rate_window, timer=clock
         )
-        self._unseen = _Window()
+        self._unseen = FixedWindow()
 
     def _unseen_limit(self) -> int | None:
         """How many never-seen tokens the guard's window may hold (``None``: guard off)."""
@@ -102,10 +87,10 @@ class ClientBudget:
         return max(1, math.floor(limit * self._settings.client_rate_share))
 
     @staticmethod
-    def _window(windows: TTLCache[str, _Window], key: str) -> _Window:
+    def _window(windows: TTLCache[str, FixedWindow], key: str) -> FixedWindow:
         window = windows.get(key)
         if window is None:
-            window = windows[key] = _Window()
+            window = windows[key] = FixedWindow()
         return window
 
     def admit(self, credential: Credential) -> None:
@@ -134,7 +119,7 @@ class ClientBudget:
         share.count += 1
 
     def _admit_unseen(self, key: str, now: float) -> None:
-        client: _Window | None = None
+        client: FixedWindow | None = None
         budget = self._settings.client_token_budget
         if budget > 0:
             client = self._window(self._clients, key)
@@ -164,4 +149,4 @@ class ClientBudget:
         self._recent.clear()
         self._clients.clear()
         self._shares.clear()
-        self._unseen = _Window()
+        self._unseen = FixedWindow()

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from clerk_fastapi.backend.resources import Resource, epoch_seconds
 from clerk_fastapi.cache.base import VerificationStore
+from clerk_fastapi.cache.policy import CallPolicy
 from clerk_fastapi.errors import (
     ClerkAPIError,
     ClerkNetworkError,
@@ -92,8 +93,10 @@ class OpaquePolicy:
         store: VerificationStore,
         clock: Callable[[], float],
         budget: ClientBudget | None = None,
+        calls: CallPolicy | None = None,
     ) -> None:
         self._budget = budget or ClientBudget(settings, clock)
+        self._calls = calls or CallPolicy(store, settings, clock)
         self._prefixes = prefixes
         self._not_found = not_found_message
         self._settings = settings
@@ -112,7 +115,7 @@ class OpaquePolicy:
         # The coalesced call runs on (shielded) whatever the waiters do: leaving it here at the
         # deadline costs the others nothing.
         with anyio.move_on_after(self._settings.http_timeout + WAIT_MARGIN):
-            return await self._store.run_once(key, lambda: self._call(credential, fetch, what))
+            return await self._calls.run_once(key, lambda: self._call(credential, fetch, what))
         raise UpstreamError(Reason.UNEXPECTED_ERROR, f"Clerk did not verify the {what} in time.")
 
     async def _call(
@@ -134,7 +137,7 @@ class OpaquePolicy:
         # Per-client budget and share, and the reserve for recently verified tokens
         # (``_budget``), before the fleet-wide guard: a refused stranger spends nothing of it.
         self._budget.admit(credential)
-        wait = await self._store.take_rate_token()
+        wait = await self._calls.take_rate_token()
         if wait is not None:
             # Our own fleet-wide guard: answer 503 before Clerk would answer 429.
             raise UpstreamError(
@@ -162,6 +165,7 @@ class OpaquePolicy:
             store=ctx.store,
             clock=ctx.clock,
             budget=ctx.budget,
+            calls=ctx.calls,
         )
 
     def verified(self, principal: BaseModel, expiration_ms: int | None) -> Verified:

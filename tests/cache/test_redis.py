@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
 
-import httpx
 import pytest
 import redis
-from fastapi import Depends, FastAPI
+from any_app import bearer, client_for, make_app
+from fastapi import FastAPI
 from redis_support import redis_server
 
-from clerk_fastapi import Auth, Clerk
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -22,40 +20,10 @@ pytestmark = pytest.mark.anyio
 SEMANTIC_TIMEOUT = 5.0  # the largest the settings allow
 
 
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _flush(redis_url: str) -> None:
-    redis.Redis.from_url(redis_url).flushall()
-
-
-def make_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    app.state.clerk = clerk
-
-    @app.get("/any")
-    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, str]:
-        return {"type": getattr(auth, "token_type", "")}
-
-    return app
-
-
-def client(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://app")
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
 async def burst(apps: list[FastAPI], token: str, n: int = 40) -> list[int]:
     """``n`` concurrent requests with one token, spread over ``apps`` (stand-ins for workers)."""
     async with contextlib.AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(client(app)) for app in apps]
+        clients = [await stack.enter_async_context(client_for(app)) for app in apps]
         responses = await asyncio.gather(
             *(clients[i % len(clients)].get("/any", headers=bearer(token)) for i in range(n))
         )
@@ -68,10 +36,10 @@ async def test_jwt_result_is_shared_between_instances(
     token = fake_clerk.session_token()
     first = make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
     second = make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
-    async with client(first) as c:
+    async with client_for(first) as c:
         assert (await c.get("/any", headers=bearer(token))).status_code == 200
     assert fake_clerk.hits["jwks"] == 1
-    async with client(second) as c:
+    async with client_for(second) as c:
         response = await c.get("/any", headers=bearer(token))
     assert response.status_code == 200
     # The second instance never needed the keys: the verified result came from Redis.
@@ -107,7 +75,7 @@ async def test_negative_answer_is_shared(fake_clerk: FakeClerk, redis_url: str) 
         make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT))
         for _ in range(2)
     )
-    async with client(a) as ca, client(b) as cb:
+    async with client_for(a) as ca, client_for(b) as cb:
         assert (await ca.get("/any", headers=bearer(bogus))).status_code == 401
         assert (await cb.get("/any", headers=bearer(bogus))).status_code == 401
     assert fake_clerk.hits["m2m_verify"] == 1
@@ -121,7 +89,7 @@ async def test_tampered_or_forged_values_are_ignored_and_deleted(
     )
     app = make_app(clerk)
     token = fake_clerk.api_key(scopes=["read"])
-    async with client(app) as c:
+    async with client_for(app) as c:
         assert (await c.get("/any", headers=bearer(token))).status_code == 200
     store = clerk.store
     r = redis.Redis.from_url(redis_url)
@@ -139,7 +107,7 @@ async def test_tampered_or_forged_values_are_ignored_and_deleted(
     fake_clerk.revoke(token)
     for published in r.keys(f"{store.prefix}p:*"):  # type: ignore[attr-defined]
         r.delete(published)  # step past the 1 s coalescing window without sleeping
-    async with client(fresh) as c:
+    async with client_for(fresh) as c:
         response = await c.get("/any", headers=bearer(token))
     assert response.status_code == 401  # re-verified with Clerk, which says revoked
     assert r.get(keys[0]) is None  # the bad value was deleted
@@ -148,7 +116,7 @@ async def test_tampered_or_forged_values_are_ignored_and_deleted(
     from clerk_fastapi.kinds import token_digest
 
     r.set(store.key("r", token_digest(forged)), value)  # type: ignore[attr-defined]
-    async with client(fresh) as c:
+    async with client_for(fresh) as c:
         assert (await c.get("/any", headers=bearer(forged))).status_code == 401
 
 
@@ -160,7 +128,7 @@ async def test_redis_outage_fails_no_request(
         app = make_app(clerk)
         good = [fake_clerk.session_token(f"user_{i}") for i in range(5)] + [fake_clerk.m2m_token()]
         bad = "mt_" + "y" * 40
-        async with client(app) as c:
+        async with client_for(app) as c:
             for token in good:
                 assert (await c.get("/any", headers=bearer(token))).status_code == 200
             proc.kill()
@@ -187,13 +155,13 @@ async def test_revocation_with_shared_positive_cache_off_and_on(
         )
     )
     token_off, token_on = fake_clerk.api_key(), fake_clerk.api_key()
-    async with client(off) as c_off, client(on) as c_on:
+    async with client_for(off) as c_off, client_for(on) as c_on:
         assert (await c_off.get("/any", headers=bearer(token_off))).status_code == 200
         assert (await c_on.get("/any", headers=bearer(token_on))).status_code == 200
         fake_clerk.revoke(token_off)
         fake_clerk.revoke(token_on)
         # Past the coalescing window the uncached token is re-checked and refused at once...
-        await asyncio.sleep(1.1)
+        clock.advance(1.1)
         assert (await c_off.get("/any", headers=bearer(token_off))).status_code == 401
         # ...while the cached one lives until its TTL (the documented trade-off), then fails.
         assert (await c_on.get("/any", headers=bearer(token_on))).status_code == 200
@@ -210,7 +178,7 @@ async def test_fleet_wide_rate_guard_answers_503_before_clerk_would(
         )
         for _ in range(2)
     )
-    async with client(a) as ca, client(b) as cb:
+    async with client_for(a) as ca, client_for(b) as cb:
         statuses = []
         for i in range(6):
             c = ca if i % 2 else cb

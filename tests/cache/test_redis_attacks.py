@@ -17,48 +17,15 @@ from typing import Any
 import httpx
 import pytest
 import redis
-from fastapi import Depends, FastAPI
-from redis_support import redis_server
+from any_app import get, make_app
+from redis_support import forgets_delivered
 
-from clerk_fastapi import Auth, Clerk, ClerkSettings
+from clerk_fastapi import Clerk, ClerkSettings
 from clerk_fastapi.kinds import token_digest
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 5.0  # a generous Redis deadline: these tests check decisions, not degradation
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
-
-
-@pytest.fixture(autouse=True)
-def _flush(redis_url: str) -> None:
-    redis.Redis.from_url(redis_url).flushall()
-
-
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk(clock=FrozenClock())
-
-
-def make_app(clerk: Clerk) -> FastAPI:
-    app = FastAPI()
-    clerk.install(app)
-
-    @app.get("/any")
-    async def any_route(auth: object = Depends(Auth(accepts="any"))) -> dict[str, str]:
-        return {"type": getattr(auth, "token_type", ""), "sub": getattr(auth, "subject", "")}
-
-    return app
-
-
-async def get(app: FastAPI, token: str) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://app") as c:
-        return await c.get("/any", headers={"Authorization": f"Bearer {token}"})
 
 
 def result_keys(r: redis.Redis) -> list[bytes]:
@@ -68,8 +35,8 @@ def result_keys(r: redis.Redis) -> list[bytes]:
 # -- the seal comes from a secret ----------------------------------------------------------------
 
 
-def test_networkless_setup_needs_a_cache_secret(fake: FakeClerk, redis_url: str) -> None:
-    pem = fake.signing_key.public_pem()
+def test_networkless_setup_needs_a_cache_secret(fake_clerk: FakeClerk, redis_url: str) -> None:
+    pem = fake_clerk.signing_key.public_pem()
     with pytest.raises(ValueError, match="CLERK_CACHE_SECRET") as caught:
         ClerkSettings(jwt_key=pem, cache_url=redis_url)
     assert pem[40:80] not in str(caught.value)
@@ -78,21 +45,21 @@ def test_networkless_setup_needs_a_cache_secret(fake: FakeClerk, redis_url: str)
 
 
 async def test_a_value_forged_from_public_material_is_refused(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
     """With only CLERK_JWT_KEY (public) and CLERK_CACHE_SECRET, the attacker knows the API URL,
     the public key and the value format, and can read every key in Redis."""
     secret = "s3cr3t-" + "x" * 40
-    pem = fake.signing_key.public_pem()
+    pem = fake_clerk.signing_key.public_pem()
     settings = dict(jwt_key=pem, cache_url=redis_url, cache_timeout=TIMEOUT, cache_secret=secret)
-    victim = make_app(Clerk(ClerkSettings(**settings, secret_key=None), clock=fake.clock))
-    assert (await get(victim, fake.session_token("user_real"))).status_code == 200
+    victim = make_app(Clerk(ClerkSettings(**settings, secret_key=None), clock=fake_clerk.clock))
+    assert (await get(victim, fake_clerk.session_token("user_real"))).status_code == 200
     r = redis.Redis.from_url(redis_url)
     [legit_key] = result_keys(r)
     prefix = legit_key.decode().split(":r:")[0] + ":r:"
     forged_token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ1c2VyX2FkbWluIn0.c2ln"  # never signed
     key = prefix + "{" + token_digest(forged_token).hex() + "}"  # hash-tagged (Cluster)
-    now = fake.clock()
+    now = fake_clerk.clock()
     body = {
         "k": "ok",
         "t": "session_token",
@@ -104,7 +71,7 @@ async def test_a_value_forged_from_public_material_is_refused(
         "x": now + 600,
     }
     raw = json.dumps(body, separators=(",", ":")).encode()
-    public = f"{fake.api_url}||{pem}".encode()  # what 0.1.0 derived its MAC key from
+    public = f"{fake_clerk.api_url}||{pem}".encode()  # what 0.1.0 derived its MAC key from
     for mac_key in (hashlib.sha256(b"clerk_fastapi cache mac|" + public).digest(), b""):
         mac = hmac.new(mac_key, key.encode() + b"|" + raw, hashlib.sha256).hexdigest()
         r.set(key, mac.encode() + b"." + raw)
@@ -114,16 +81,16 @@ async def test_a_value_forged_from_public_material_is_refused(
 
 
 async def test_a_value_moved_to_another_tokens_key_is_refused(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
-    clerk = fake.clerk(cache_url=redis_url, cache_timeout=TIMEOUT)
-    assert (await get(make_app(clerk), fake.session_token("user_a"))).status_code == 200
+    clerk = fake_clerk.clerk(cache_url=redis_url, cache_timeout=TIMEOUT)
+    assert (await get(make_app(clerk), fake_clerk.session_token("user_a"))).status_code == 200
     r = redis.Redis.from_url(redis_url)
     [key] = result_keys(r)
-    stranger = fake.broken_session_token("wrong_key", "user_b")  # never valid
+    stranger = fake_clerk.broken_session_token("wrong_key", "user_b")  # never valid
     target = key.decode().rsplit(":", 1)[0] + ":" + token_digest(stranger).hex()
     r.set(target, r.get(key) or b"")
-    fresh = make_app(fake.clerk(cache_url=redis_url, cache_timeout=TIMEOUT))
+    fresh = make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=TIMEOUT))
     response = await get(fresh, stranger)
     assert response.status_code == 401
     assert response.json()["detail"]["reason"] == "token-invalid-signature"
@@ -133,37 +100,39 @@ async def test_a_value_moved_to_another_tokens_key_is_refused(
 
 
 async def test_a_replayed_value_does_not_outlive_its_sealed_expiry(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
     """A revoked API key does not come back by replaying the value saved while it was valid."""
-    clock = fake.clock
+    clock = fake_clerk.clock
     assert isinstance(clock, FrozenClock)
     on = dict(cache_url=redis_url, cache_timeout=TIMEOUT, machine_token_cache_ttl=60)
-    key = fake.api_key(scopes=["read"])
-    assert (await get(make_app(fake.clerk(**on)), key)).status_code == 200
+    key = fake_clerk.api_key(scopes=["read"])
+    assert (await get(make_app(fake_clerk.clerk(**on)), key)).status_code == 200
     r = redis.Redis.from_url(redis_url)
     [stored] = result_keys(r)
     saved = r.get(stored)
-    fake.revoke(key)
+    fake_clerk.revoke(key)
     clock.advance(61)  # past the 60 s the writer allowed
     r.set(stored, saved or b"", ex=86_400)  # replayed with a long Redis TTL
-    fresh = make_app(fake.clerk(**on))
-    hits = fake.hits["api_key_verify"]
+    fresh = make_app(fake_clerk.clerk(**on))
+    hits = fake_clerk.hits["api_key_verify"]
     assert (await get(fresh, key)).status_code == 401
-    assert fake.hits["api_key_verify"] == hits + 1  # asked Clerk, which says revoked
+    assert fake_clerk.hits["api_key_verify"] == hits + 1  # asked Clerk, which says revoked
 
 
 async def test_an_instance_with_the_opaque_cache_off_ignores_older_shared_results(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
-    clock = fake.clock
+    clock = fake_clerk.clock
     assert isinstance(clock, FrozenClock)
-    key = fake.api_key()
-    writer = fake.clerk(cache_url=redis_url, cache_timeout=TIMEOUT, machine_token_cache_ttl=600)
+    key = fake_clerk.api_key()
+    writer = fake_clerk.clerk(
+        cache_url=redis_url, cache_timeout=TIMEOUT, machine_token_cache_ttl=600
+    )
     assert (await get(make_app(writer), key)).status_code == 200
-    fake.revoke(key)
+    fake_clerk.revoke(key)
     clock.advance(2)  # older than the reader's coalescing window (1 s)
-    reader = make_app(fake.clerk(cache_url=redis_url, cache_timeout=TIMEOUT))
+    reader = make_app(fake_clerk.clerk(cache_url=redis_url, cache_timeout=TIMEOUT))
     assert (await get(reader, key)).status_code == 401
 
 
@@ -183,7 +152,7 @@ async def test_an_instance_with_the_opaque_cache_off_ignores_older_shared_result
     ],
 )
 async def test_a_verdict_never_crosses_to_a_stricter_service(
-    fake: FakeClerk,
+    fake_clerk: FakeClerk,
     redis_url: str,
     app_settings: dict[str, Any],
     admin_settings: dict[str, Any],
@@ -191,9 +160,9 @@ async def test_a_verdict_never_crosses_to_a_stricter_service(
 ) -> None:
     """Two services share one Redis and one secret key but not their rules."""
     shared = dict(cache_url=redis_url, cache_timeout=TIMEOUT)
-    app = make_app(fake.clerk(**shared, **app_settings))
-    admin = make_app(fake.clerk(**shared, **admin_settings))
-    token = fake.session_token("user_a", azp="https://app.test")
+    app = make_app(fake_clerk.clerk(**shared, **app_settings))
+    admin = make_app(fake_clerk.clerk(**shared, **admin_settings))
+    token = fake_clerk.session_token("user_a", azp="https://app.test")
     assert (await get(app, token)).status_code == 200
     refused = await get(admin, token)
     assert refused.status_code == 401
@@ -240,12 +209,12 @@ def garbage_redis() -> Iterator[str]:
         thread.join(timeout=10)
 
 
-async def test_a_redis_that_answers_garbage_degrades_to_clerk(fake: FakeClerk) -> None:
+async def test_a_redis_that_answers_garbage_degrades_to_clerk(fake_clerk: FakeClerk) -> None:
     with garbage_redis() as url:
-        app = make_app(fake.clerk(cache_url=url, cache_timeout=TIMEOUT, bapi_rate_limit=100))
-        assert (await get(app, fake.api_key())).status_code == 200
-        assert (await get(app, fake.m2m_token())).status_code == 200
-        assert (await get(app, fake.session_token())).status_code == 200
+        app = make_app(fake_clerk.clerk(cache_url=url, cache_timeout=TIMEOUT, bapi_rate_limit=100))
+        assert (await get(app, fake_clerk.api_key())).status_code == 200
+        assert (await get(app, fake_clerk.m2m_token())).status_code == 200
+        assert (await get(app, fake_clerk.session_token())).status_code == 200
         assert (await get(app, "ak_" + "n" * 40)).status_code == 401
 
 
@@ -253,12 +222,12 @@ async def test_a_redis_that_answers_garbage_degrades_to_clerk(fake: FakeClerk) -
 
 
 async def test_forget_from_a_plain_def_route_forgets_everywhere(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
     on = dict(cache_url=redis_url, cache_timeout=TIMEOUT, machine_token_cache_ttl=600)
-    worker_a, worker_b = fake.clerk(**on), fake.clerk(**on)
+    worker_a, worker_b = fake_clerk.clerk(**on), fake_clerk.clerk(**on)
     app_a, app_b = make_app(worker_a), make_app(worker_b)
-    key = fake.api_key()
+    key = fake_clerk.api_key()
 
     @app_a.post("/webhooks/revoked")
     def revoked() -> dict[str, bool]:  # a plain def: runs in a thread, no running loop
@@ -267,32 +236,54 @@ async def test_forget_from_a_plain_def_route_forgets_everywhere(
 
     assert (await get(app_a, key)).status_code == 200
     assert (await get(app_b, key)).status_code == 200  # now in B's memory too
-    fake.revoke(key)
+    fake_clerk.revoke(key)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app_a), base_url="http://a"
     ) as c:
         assert (await c.post("/webhooks/revoked")).status_code == 200
     assert result_keys(redis.Redis.from_url(redis_url)) == []
-    await asyncio.sleep(1.2)  # one forget-log interval (FORGET_SYNC_INTERVAL) for worker B
+    await forgets_delivered(worker_a)
+    clock = fake_clerk.clock
+    assert isinstance(clock, FrozenClock)
+    clock.advance(1.1)  # one forget-log interval (SYNC_INTERVAL) for worker B
     assert (await get(app_b, key)).status_code == 401
     assert (await get(app_a, key)).status_code == 401
+
+
+async def test_a_wall_clock_set_back_does_not_delay_a_forget(
+    fake_clerk: FakeClerk, redis_url: str
+) -> None:
+    clock = fake_clerk.clock
+    assert isinstance(clock, FrozenClock)
+    on = dict(cache_url=redis_url, cache_timeout=TIMEOUT, machine_token_cache_ttl=600)
+    worker_a, worker_b = fake_clerk.clerk(**on), fake_clerk.clerk(**on)
+    app_b = make_app(worker_b)
+    key = fake_clerk.api_key()
+    assert (await get(app_b, key)).status_code == 200  # in B's memory
+    fake_clerk.revoke(key)
+    worker_a.forget_token(key)
+    await forgets_delivered(worker_a)
+    clock.advance(-3600)  # the host's clock is set back: B reads the forget log all the same
+    assert (await get(app_b, key)).status_code == 401
 
 
 # -- withdrawn keys ------------------------------------------------------------------------------
 
 
 async def test_results_signed_by_a_withdrawn_key_stop_being_served(
-    fake: FakeClerk, redis_url: str
+    fake_clerk: FakeClerk, redis_url: str
 ) -> None:
-    clock = fake.clock
+    clock = fake_clerk.clock
     assert isinstance(clock, FrozenClock)
     shared = dict(cache_url=redis_url, cache_timeout=TIMEOUT)
-    first = make_app(fake.clerk(**shared))
-    old = fake.session_token("user_old", expires_in=3600)
+    first = make_app(fake_clerk.clerk(**shared))
+    old = fake_clerk.session_token("user_old", expires_in=3600)
     assert (await get(first, old)).status_code == 200
-    fake.rotate_key(keep_old=False)  # Clerk withdraws the key
+    fake_clerk.rotate_key(keep_old=False)  # Clerk withdraws the key
     clock.advance(301)  # the JWKS is due for a refresh
-    assert (await get(first, fake.session_token("user_new", expires_in=3600))).status_code == 200
+    assert (
+        await get(first, fake_clerk.session_token("user_new", expires_in=3600))
+    ).status_code == 200
     assert (await get(first, old)).status_code == 401  # no longer served from memory
-    second = make_app(fake.clerk(**shared))  # a worker that never saw the old key
+    second = make_app(fake_clerk.clerk(**shared))  # a worker that never saw the old key
     assert (await get(second, old)).status_code == 401  # nor from Redis

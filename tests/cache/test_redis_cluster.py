@@ -9,10 +9,10 @@ from collections.abc import Iterator
 import pytest
 import redis
 from any_app import bearer, client
-from redis_support import redis_cluster
+from redis_support import forgets_delivered, redis_cluster
 
 from clerk_fastapi import Clerk
-from clerk_fastapi.testing import FakeClerk
+from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
 TIMEOUT = 5.0
@@ -74,6 +74,9 @@ async def test_a_forget_reaches_every_worker(fake_clerk: FakeClerk, cluster_url:
         for token in tokens:
             fake_clerk.revoke(token)
             webhook.forget_token(token)
-        await asyncio.sleep(1.1)  # the reader's forget-log interval
+        await forgets_delivered(webhook)
+        clock = fake_clerk.clock
+        assert isinstance(clock, FrozenClock)
+        clock.advance(1.1)  # the reader's forget-log interval
         statuses = [(await cr.get("/any", headers=bearer(t))).status_code for t in tokens]
     assert statuses == [401] * 10

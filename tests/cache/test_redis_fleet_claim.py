@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import pytest
-from redis_support import redis_server
 
 from clerk_fastapi.cache.redis.codec import Sealer, VerifiedCodec
 from clerk_fastapi.cache.redis.connection import Failed, RedisConnection
@@ -19,12 +18,6 @@ from clerk_fastapi.settings import ClerkSettings
 pytestmark = pytest.mark.anyio
 DIGEST = b"\x01" * 32
 SECRET = "sk_test_" + "f" * 40
-
-
-@pytest.fixture(scope="module")
-def redis_url() -> Iterator[str]:
-    with redis_server() as (url, _proc):
-        yield url
 
 
 class Interleaved(RedisConnection):

@@ -15,7 +15,7 @@ from redis_support import restartable_redis
 
 from clerk_fastapi import Clerk
 from clerk_fastapi.cache.redis.store import RedisStore
-from clerk_fastapi.testing import FakeClerk
+from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
 # Generous deadlines: these tests check what is decided, not how fast (a busy 2-core machine).
@@ -81,7 +81,9 @@ async def test_a_forget_made_while_redis_is_down_is_not_lost(
             assert await status(cw, token) == 401  # applied here at once
             # A busy worker meets the outage (past its forget-log interval it cannot read the
             # log, so it drops what it remembers) and asks Clerk.
-            await asyncio.sleep(1.1)
+            clock = fake_clerk.clock
+            assert isinstance(clock, FrozenClock)
+            clock.advance(1.1)
             assert await status(cb, other) == 200
             assert await status(cb, token) == 401
             server.start()  # with the entries persisted before the outage
@@ -91,6 +93,7 @@ async def test_a_forget_made_while_redis_is_down_is_not_lost(
                 if not store_of(busy).conn.down:
                     break
                 await asyncio.sleep(0.05)
+                clock.advance(0.05)  # the forget-log interval runs on the fake's clock
             assert not store_of(busy).conn.down
             assert await status(cb, token) == 401
             # The forget reaches Redis (retried, in order), and a worker that never saw the
@@ -99,6 +102,7 @@ async def test_a_forget_made_while_redis_is_down_is_not_lost(
                 if not store_of(webhook).forgets.pending:
                     break
                 await asyncio.sleep(0.02)
+                clock.advance(0.02)  # the forget-log interval runs on the fake's clock
             assert not store_of(webhook).forgets.pending
             assert await status(ci, token) == 401
             assert await status(ci, other) == 200
@@ -130,9 +134,12 @@ async def test_a_forget_is_retried_after_a_failed_redis_call(
             # documented bound (Redis takes the forget within the retry interval and the
             # back-off, the reader reads the log within a second), with a generous margin.
             refused_after = None
+            clock = fake_clerk.clock
+            assert isinstance(clock, FrozenClock)
             for attempt in range(100):
                 if await status(cr, token) == 401:
                     refused_after = attempt
                     break
                 await asyncio.sleep(0.1)
+                clock.advance(0.1)  # the reader's forget-log interval runs on the fake's clock
             assert refused_after is not None, "the reader kept accepting a forgotten token"

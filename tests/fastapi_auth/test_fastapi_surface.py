@@ -2,8 +2,8 @@
 
 from typing import Annotated, Any
 
-import httpx
 import pytest
+from any_app import bearer, client_for
 from fastapi import APIRouter, Depends, FastAPI, Security, WebSocket
 from fastapi.testclient import TestClient
 from openapi_spec_validator import validate
@@ -21,14 +21,6 @@ from clerk_fastapi import (
 from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 # -- declaration-time validation ----------------------------------------------------------------

@@ -17,13 +17,8 @@ from example_app.app import create_app
 
 
 @pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk()
-
-
-@pytest.fixture
-def document(fake: FakeClerk) -> dict[str, Any]:
-    app = create_app(fake.clerk())
+def document(fake_clerk: FakeClerk) -> dict[str, Any]:
+    app = create_app(fake_clerk.clerk())
     schema: dict[str, Any] = app.openapi()
     return schema
 
@@ -62,16 +57,16 @@ def test_the_oauth_scheme_lists_the_scopes_routes_use(document: dict[str, Any]) 
 
 
 @pytest.mark.anyio
-async def test_real_answers_match_the_documented_body(fake: FakeClerk) -> None:
-    app = create_app(fake.clerk())
+async def test_real_answers_match_the_documented_body(fake_clerk: FakeClerk) -> None:
+    app = create_app(fake_clerk.clerk())
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://app") as client:
         missing = await client.get("/notes")
         malformed = await client.get("/notes", headers={"Authorization": "Bearer "})
-        oauth = fake.oauth_token(scopes=["email"])
+        oauth = fake_clerk.oauth_token(scopes=["email"])
         forbidden = await client.get("/profile", headers={"Authorization": f"Bearer {oauth}"})
-        fake.fail("m2m_verify", "down")
-        m2m = fake.m2m_token()
+        fake_clerk.fail("m2m_verify", "down")
+        m2m = fake_clerk.m2m_token()
         down = await client.post("/jobs/reindex", headers={"Authorization": f"Bearer {m2m}"})
     seen = {}
     for response in (missing, malformed, forbidden, down):
@@ -85,14 +80,14 @@ async def test_real_answers_match_the_documented_body(fake: FakeClerk) -> None:
     assert "retry-after" in down.headers
 
 
-def test_answers_a_route_declares_itself_are_kept(fake: FakeClerk) -> None:
+def test_answers_a_route_declares_itself_are_kept(fake_clerk: FakeClerk) -> None:
     app = FastAPI()
 
     @app.get("/me", responses={401: {"description": "Sign in first."}})
     async def me(user: Annotated[SessionAuth, Depends(Auth(optional=True))]) -> None:
         return None
 
-    fake.clerk().install(app)
+    fake_clerk.clerk().install(app)
     operation = app.openapi()["paths"]["/me"]["get"]
     assert operation["responses"]["401"] == {"description": "Sign in first."}
     assert operation["security"] == [{"ClerkSession": []}, {}]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from clerk_fastapi import Clerk, TokenVerificationError
-from clerk_fastapi.testing import FakeClerk, FrozenClock
+from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
 
@@ -45,24 +45,19 @@ OAUTH_ROWS: list[tuple[str, dict[str, Any], list[str]]] = [
 ]
 
 
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk(clock=FrozenClock())
-
-
-def m2m_jwt(fake: FakeClerk, extra: dict[str, Any]) -> str:
-    now = int(fake.clock())
+def m2m_jwt(fake_clerk: FakeClerk, extra: dict[str, Any]) -> str:
+    now = int(fake_clerk.clock())
     payload = {"sub": MACHINE, "iat": now, "exp": now + 600, "jti": "mt_0123456789abcdef"}
     payload.update(extra)
     payload = {k: v for k, v in payload.items() if v is not None}
-    return fake.sign(payload, {"cat": "cl_B7d4PD333AAA"})
+    return fake_clerk.sign(payload, {"cat": "cl_B7d4PD333AAA"})
 
 
-def oauth_jwt(fake: FakeClerk, extra: dict[str, Any]) -> str:
-    now = int(fake.clock())
+def oauth_jwt(fake_clerk: FakeClerk, extra: dict[str, Any]) -> str:
+    now = int(fake_clerk.clock())
     payload = {"sub": "user_2odd", "client_id": "client_1", "iat": now, "exp": now + 600}
     payload.update({"jti": "oat_0123456789abcdef", **extra})
-    return fake.sign(payload, {"typ": "at+jwt"})
+    return fake_clerk.sign(payload, {"typ": "at+jwt"})
 
 
 async def both(clerk: Clerk, token: str, token_type: str) -> tuple[Any, Any]:
@@ -76,9 +71,9 @@ async def both(clerk: Clerk, token: str, token_type: str) -> tuple[Any, Any]:
     ("name", "extra", "scopes", "claims"), M2M_ROWS, ids=[r[0] for r in M2M_ROWS]
 )
 async def test_m2m_jwt_route_and_client_agree(
-    fake: FakeClerk, name: str, extra: dict[str, Any], scopes: list[str], claims: Any
+    fake_clerk: FakeClerk, name: str, extra: dict[str, Any], scopes: list[str], claims: Any
 ) -> None:
-    principal, resource = await both(fake.clerk(), m2m_jwt(fake, extra), "m2m_token")
+    principal, resource = await both(fake_clerk.clerk(), m2m_jwt(fake_clerk, extra), "m2m_token")
     assert principal.scopes == resource.scopes == scopes
     assert principal.claims == resource.claims == claims
     assert principal.subject == principal.machine_id == resource.subject == MACHINE
@@ -89,9 +84,11 @@ async def test_m2m_jwt_route_and_client_agree(
 
 @pytest.mark.parametrize(("name", "extra", "scopes"), OAUTH_ROWS, ids=[r[0] for r in OAUTH_ROWS])
 async def test_oauth_jwt_route_and_client_agree(
-    fake: FakeClerk, name: str, extra: dict[str, Any], scopes: list[str]
+    fake_clerk: FakeClerk, name: str, extra: dict[str, Any], scopes: list[str]
 ) -> None:
-    principal, resource = await both(fake.clerk(), oauth_jwt(fake, extra), "oauth_token")
+    principal, resource = await both(
+        fake_clerk.clerk(), oauth_jwt(fake_clerk, extra), "oauth_token"
+    )
     assert principal.scopes == resource.scopes == scopes
     assert principal.client_id == resource.client_id == "client_1"
     assert principal.user_id == resource.subject == "user_2odd"
@@ -99,11 +96,11 @@ async def test_oauth_jwt_route_and_client_agree(
     assert principal.expiration == resource.expiration_datetime is not None
 
 
-async def test_opaque_tokens_agree(fake: FakeClerk) -> None:
-    clerk = fake.clerk(machine_secret_key=fake.machine_secret_key)
-    m2m = fake.m2m_token(scopes=["mch_x"], claims={"k": "v"})
-    key = fake.api_key(subject="org_2acme", scopes=["read"], name="ci")
-    oat = fake.oauth_token("opaque", scopes=["profile"])
+async def test_opaque_tokens_agree(fake_clerk: FakeClerk) -> None:
+    clerk = fake_clerk.clerk(machine_secret_key=fake_clerk.machine_secret_key)
+    m2m = fake_clerk.m2m_token(scopes=["mch_x"], claims={"k": "v"})
+    key = fake_clerk.api_key(subject="org_2acme", scopes=["read"], name="ci")
+    oat = fake_clerk.oauth_token("opaque", scopes=["profile"])
     for token, token_type, client in (
         (m2m, "m2m_token", clerk.m2m),
         (key, "api_key", clerk.api_keys),
@@ -120,12 +117,12 @@ async def test_opaque_tokens_agree(fake: FakeClerk) -> None:
         assert principal.expiration == resource.expiration_datetime
 
 
-async def test_both_refuse_a_session_jwt_as_a_machine_token(fake: FakeClerk) -> None:
-    clerk = fake.clerk()
-    session = fake.session_token()
+async def test_both_refuse_a_session_jwt_as_a_machine_token(fake_clerk: FakeClerk) -> None:
+    clerk = fake_clerk.clerk()
+    session = fake_clerk.session_token()
     for token_type, client in (("m2m_token", clerk.m2m), ("oauth_token", clerk.oauth_tokens)):
         state = await clerk.authenticate_token(session, token_type)
         assert state.status == "signed-out" and state.reason == "token-type-mismatch"
         with pytest.raises(TokenVerificationError):
             await client.verify(session)
-    assert fake.hits["m2m_verify"] == fake.hits["oauth_verify"] == 0
+    assert fake_clerk.hits["m2m_verify"] == fake_clerk.hits["oauth_verify"] == 0

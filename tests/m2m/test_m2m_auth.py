@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import httpx
 import pytest
+from any_app import client_for
 from fastapi import Depends, FastAPI, Request
 from starlette.responses import JSONResponse, Response
 
@@ -22,6 +23,8 @@ from clerk_fastapi import (
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 from clerk_fastapi.testing.fake.server import serve_asgi
 
+# A loopback host: ClerkM2MAuth refuses to send a token over plain http to any other.
+RECEIVER = "http://b.localhost"
 pytestmark = pytest.mark.anyio
 
 
@@ -49,17 +52,11 @@ def receiver(fake: FakeClerk, caller_id: str, **settings: Any) -> FastAPI:
     return app
 
 
-def client_for(app: Any, auth: httpx.Auth) -> httpx.AsyncClient:
-    return httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://b.localhost", auth=auth
-    )
-
-
 async def test_one_token_for_many_concurrent_requests() -> None:
     fake = FakeClerk()
     a, _ = fake.machines_that_talk()
     auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
-    async with client_for(receiver(fake, a.id), auth) as client:
+    async with client_for(receiver(fake, a.id), auth=auth, base_url=RECEIVER) as client:
         answers = await asyncio.gather(*(client.post("/echo", content=f"{i}") for i in range(50)))
     assert [r.status_code for r in answers] == [200] * 50
     assert {r.json()["machine"] for r in answers} == {a.id}
@@ -76,7 +73,7 @@ async def test_renewed_shortly_before_expiry_once_for_all() -> None:
     a, _ = fake.machines_that_talk()
     clerk = fake.clerk(machine_secret_key=a.secret_key)
     auth = clerk.m2m.auth(seconds_until_expiration=600, renew_before=60)
-    async with client_for(receiver(fake, a.id), auth) as client:
+    async with client_for(receiver(fake, a.id), auth=auth, base_url=RECEIVER) as client:
         assert (await client.post("/echo")).status_code == 200
         first = auth.token_id
         clock.advance(539)  # 61 s left: still kept
@@ -93,7 +90,7 @@ async def test_a_short_token_is_renewed_at_half_its_life() -> None:
     fake = FakeClerk(clock=clock)
     a, _ = fake.machines_that_talk()
     auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth(seconds_until_expiration=30)
-    async with client_for(receiver(fake, a.id), auth) as client:
+    async with client_for(receiver(fake, a.id), auth=auth, base_url=RECEIVER) as client:
         await client.post("/echo")
         clock.advance(14)
         await client.post("/echo")
@@ -108,7 +105,7 @@ async def test_revoked_token_renewed_once_and_request_retried_once() -> None:
     a, _ = fake.machines_that_talk()
     clerk = fake.clerk(machine_secret_key=a.secret_key)
     auth = clerk.m2m.auth(min_remaining_ttl_seconds=600)
-    async with client_for(receiver(fake, a.id), auth) as client:
+    async with client_for(receiver(fake, a.id), auth=auth, base_url=RECEIVER) as client:
         assert (await client.post("/echo", content="first")).status_code == 200
         await fake.clerk().m2m.revoke(str(auth.token_id))
         answers = await asyncio.gather(*(client.post("/echo", content="again") for _ in range(20)))
@@ -132,7 +129,7 @@ async def test_a_second_401_is_returned_not_retried_again() -> None:
         await response(scope, receive, send)
 
     auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
-    async with client_for(always_401, auth) as client:
+    async with client_for(always_401, auth=auth, base_url=RECEIVER) as client:
         response = await client.get("/")
     assert response.status_code == 401
     assert len(seen) == 2 and seen[0] != seen[1]  # retried once, with a new token
@@ -145,7 +142,9 @@ async def test_jwt_tokens_and_claims() -> None:
     auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth(
         token_format="jwt", claims={"job": "sync"}
     )
-    async with client_for(receiver(fake, a.id, machine_id=b.id), auth) as client:
+    async with client_for(
+        receiver(fake, a.id, machine_id=b.id), auth=auth, base_url=RECEIVER
+    ) as client:
         answer = await client.post("/echo")
     assert answer.status_code == 200
     assert answer.json()["machine"] == a.id and answer.json()["scoped_to_receiver"] is True
@@ -163,7 +162,7 @@ async def test_errors_creating_a_token_are_raised_and_never_show_secrets(
     clerk = fake.clerk(machine_secret_key=a.secret_key, http_timeout=0.5)
     auth = clerk.m2m.auth()
     seen: list[str] = []
-    async with client_for(receiver(fake, a.id), auth) as client:
+    async with client_for(receiver(fake, a.id), auth=auth, base_url=RECEIVER) as client:
         fake.fail("m2m_create", "down")
         with pytest.raises(ClerkNetworkError) as down:
             await client.post("/echo")
@@ -174,7 +173,7 @@ async def test_errors_creating_a_token_are_raised_and_never_show_secrets(
         seen += [repr(auth), str(auth)]
         assert auth.token_id is not None and auth.token_id in repr(auth)
     wrong = fake.clerk(machine_secret_key="ak_" + "w" * 40).m2m.auth()
-    async with client_for(receiver(fake, a.id), wrong) as client:
+    async with client_for(receiver(fake, a.id), auth=wrong, base_url=RECEIVER) as client:
         with pytest.raises(ClerkAPIError) as refused:
             await client.post("/echo")
     assert refused.value.code == "machine_secret_key_invalid"
@@ -208,12 +207,20 @@ async def test_only_listed_machines_may_call() -> None:
     a, b = fake.machines_that_talk()
     c = fake.add_machine("service-c")
     app = receiver(fake, a.id, machine_id=b.id)
-    async with client_for(app, fake.clerk(machine_secret_key=a.secret_key).m2m.auth()) as client:
+    async with client_for(
+        app,
+        auth=fake.clerk(machine_secret_key=a.secret_key).m2m.auth(),
+        base_url=RECEIVER,
+    ) as client:
         allowed = await client.get("/only-a")
         echoed = await client.post("/echo")
     assert allowed.status_code == 200 and allowed.json() == {"machine": a.id}
     assert echoed.json()["scoped_to_receiver"] is True
-    async with client_for(app, fake.clerk(machine_secret_key=c.secret_key).m2m.auth()) as client:
+    async with client_for(
+        app,
+        auth=fake.clerk(machine_secret_key=c.secret_key).m2m.auth(),
+        base_url=RECEIVER,
+    ) as client:
         refused = await client.get("/only-a")
         unscoped = await client.post("/echo")
     assert refused.status_code == 403
@@ -226,7 +233,11 @@ async def test_only_listed_machines_may_call() -> None:
 
     # Without CLERK_MACHINE_ID the receiver cannot tell.
     unknown = receiver(fake, a.id)
-    async with client_for(unknown, fake.clerk(machine_secret_key=a.secret_key).m2m.auth()) as cl:
+    async with client_for(
+        unknown,
+        auth=fake.clerk(machine_secret_key=a.secret_key).m2m.auth(),
+        base_url=RECEIVER,
+    ) as cl:
         assert (await cl.post("/echo")).json()["scoped_to_receiver"] is None
 
 
@@ -289,7 +300,7 @@ async def test_a_target_that_refuses_everything_gets_bounded_token_creations() -
     a, _ = fake.machines_that_talk()
     seen: list[str] = []
     auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
-    async with client_for(refusing_target(seen), auth) as client:
+    async with client_for(refusing_target(seen), auth=auth, base_url=RECEIVER) as client:
         answers = [await client.get("/") for _ in range(10)]
         assert [r.status_code for r in answers] == [401] * 10
         assert fake.hits["m2m_create"] == 2  # the first token and one renewal
@@ -312,7 +323,7 @@ async def test_concurrent_refusals_of_one_fresh_token_count_once() -> None:
     fake = FakeClerk(clock=clock)
     a, _ = fake.machines_that_talk()
     auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
-    async with client_for(refusing_target([]), auth) as client:
+    async with client_for(refusing_target([]), auth=auth, base_url=RECEIVER) as client:
         await asyncio.gather(*(client.get("/") for _ in range(20)))
         assert fake.hits["m2m_create"] == 2
         clock.advance(5)  # the first back-off step, not 20 steps
@@ -331,7 +342,7 @@ async def test_an_accepted_answer_resets_the_back_off() -> None:
         await JSONResponse({}, status_code=status)(scope, receive, send)
 
     auth = fake.clerk(machine_secret_key=a.secret_key).m2m.auth()
-    async with client_for(target, auth) as client:
+    async with client_for(target, auth=auth, base_url=RECEIVER) as client:
         await client.get("/")
         refuse["on"] = False
         assert (await client.get("/")).status_code == 200

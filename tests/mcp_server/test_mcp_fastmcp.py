@@ -54,17 +54,12 @@ def build_app(clerk: Clerk, url: str) -> FastAPI:
 
 
 @contextlib.contextmanager
-def running(fake: FakeClerk) -> Iterator[str]:
-    with fake.serve(frontend_api=True):
+def running(fake_clerk: FakeClerk) -> Iterator[str]:
+    with fake_clerk.serve(frontend_api=True):
         port = free_port()
-        app = build_app(fake.clerk(), f"http://127.0.0.1:{port}/mcp")
+        app = build_app(fake_clerk.clerk(), f"http://127.0.0.1:{port}/mcp")
         with serve_asgi(app, port=port, lifespan="on") as base:
             yield base
-
-
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk()
 
 
 async def whoami(url: str, auth: Any) -> dict[str, Any]:
@@ -74,11 +69,11 @@ async def whoami(url: str, auth: Any) -> dict[str, Any]:
     return result.data
 
 
-async def test_both_token_forms_call_a_tool(fake: FakeClerk) -> None:
-    with running(fake) as base:
+async def test_both_token_forms_call_a_tool(fake_clerk: FakeClerk) -> None:
+    with running(fake_clerk) as base:
         url = f"{base}/mcp"
         for form in ("jwt", "opaque"):
-            token = fake.oauth_token(
+            token = fake_clerk.oauth_token(
                 form, scopes=["profile"], user_id=f"user_{form}", client_id="cli_f", aud=url
             )
             assert await whoami(url, BearerAuth(token)) == {
@@ -88,8 +83,8 @@ async def test_both_token_forms_call_a_tool(fake: FakeClerk) -> None:
             }
 
 
-async def test_challenges_and_refusals(fake: FakeClerk) -> None:
-    with running(fake) as base:
+async def test_challenges_and_refusals(fake_clerk: FakeClerk) -> None:
+    with running(fake_clerk) as base:
         url = f"{base}/mcp"
         meta = f"{base}/.well-known/oauth-protected-resource/mcp"
         async with httpx.AsyncClient() as http:
@@ -101,14 +96,16 @@ async def test_challenges_and_refusals(fake: FakeClerk) -> None:
             document = (await http.get(meta)).json()
             assert document == {
                 "resource": url,
-                "authorization_servers": [fake.issuer],
+                "authorization_servers": [fake_clerk.issuer],
                 "bearer_methods_supported": ["header"],
                 "scopes_supported": ["profile", "email"],
             }
             refused = {
-                "other resource": fake.oauth_token("jwt", scopes=["profile"], aud="https://x/mcp"),
-                "session": fake.session_token("user_a"),
-                "m2m": fake.m2m_token("jwt", scopes=["profile"]),
+                "other resource": fake_clerk.oauth_token(
+                    "jwt", scopes=["profile"], aud="https://x/mcp"
+                ),
+                "session": fake_clerk.session_token("user_a"),
+                "m2m": fake_clerk.m2m_token("jwt", scopes=["profile"]),
             }
             for name, token in refused.items():
                 answer = await http.post(url, json={}, headers={"Authorization": f"Bearer {token}"})
@@ -117,8 +114,8 @@ async def test_challenges_and_refusals(fake: FakeClerk) -> None:
             await whoami(url, BearerAuth(refused["session"]))
 
 
-async def test_fastmcp_client_discovers_and_signs_in(fake: FakeClerk) -> None:
-    fake.oauth_user_id = "user_oauth"
+async def test_fastmcp_client_discovers_and_signs_in(fake_clerk: FakeClerk) -> None:
+    fake_clerk.oauth_user_id = "user_oauth"
 
     class HeadlessOAuth(OAuth):
         """FastMCP's OAuth client without the browser and the callback server."""
@@ -137,29 +134,31 @@ async def test_fastmcp_client_discovers_and_signs_in(fake: FakeClerk) -> None:
                 code=query["code"][0], state=query["state"][0], iss=query["iss"][0]
             )
 
-    with running(fake) as base:
+    with running(fake_clerk) as base:
         url = f"{base}/mcp"
         data = await whoami(url, HeadlessOAuth())
         assert data["user_id"] == "user_oauth"
         # The challenge named scope="profile"; the client adds offline_access (the AS offers it).
         assert data["scopes"] == ["profile", "offline_access"]
-        assert fake.hits["as_metadata"] >= 1
-        assert fake.hits["oauth_register"] == 1
-        assert fake.hits["oauth_token"] == 1
+        assert fake_clerk.hits["as_metadata"] >= 1
+        assert fake_clerk.hits["oauth_register"] == 1
+        assert fake_clerk.hits["oauth_token"] == 1
 
 
-async def test_verifier_maps_and_refuses(fake: FakeClerk) -> None:
+async def test_verifier_maps_and_refuses(fake_clerk: FakeClerk) -> None:
     from clerk_fastapi import UpstreamError
 
     url = "https://api.example.com/mcp"
-    verifier = ClerkFastMCPVerifier(MCPResource(fake.clerk(), url=url, scopes=["profile"]))
-    token = fake.oauth_token("jwt", scopes=["profile"], user_id="user_v", client_id="c", aud=url)
+    verifier = ClerkFastMCPVerifier(MCPResource(fake_clerk.clerk(), url=url, scopes=["profile"]))
+    token = fake_clerk.oauth_token(
+        "jwt", scopes=["profile"], user_id="user_v", client_id="c", aud=url
+    )
     access = await verifier.verify_token(token)
     assert access is not None
     assert (access.client_id, access.subject, access.resource) == ("c", "user_v", url)
-    assert access.claims["iss"] == fake.issuer
-    assert await verifier.verify_token(fake.session_token()) is None
-    opaque = fake.oauth_token("opaque", scopes=["profile"], aud=url)
-    fake.fail("oauth_verify", "status", status=500)
+    assert access.claims["iss"] == fake_clerk.issuer
+    assert await verifier.verify_token(fake_clerk.session_token()) is None
+    opaque = fake_clerk.oauth_token("opaque", scopes=["profile"], aud=url)
+    fake_clerk.fail("oauth_verify", "status", status=500)
     with pytest.raises(UpstreamError):
         await verifier.verify_token(opaque)

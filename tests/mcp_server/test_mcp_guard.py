@@ -105,12 +105,12 @@ def build_app(clerk: Clerk, url: str, framework: Framework, *, adapters: bool = 
 
 @contextlib.contextmanager
 def running(
-    fake: FakeClerk, framework: Framework, *, adapters: bool = False, **options: Any
+    fake_clerk: FakeClerk, framework: Framework, *, adapters: bool = False, **options: Any
 ) -> Iterator[str]:
-    with fake.serve(frontend_api=True):
+    with fake_clerk.serve(frontend_api=True):
         port = free_port()
         url = f"http://127.0.0.1:{port}/mcp"
-        app = build_app(fake.clerk(**options), url, framework, adapters=adapters)
+        app = build_app(fake_clerk.clerk(**options), url, framework, adapters=adapters)
         with serve_asgi(app, port=port, lifespan="on"):
             yield url
 
@@ -133,17 +133,12 @@ async def modern_call(url: str, token: str, tool: str, arguments: dict[str, Any]
         return await client.call_tool(tool, arguments)
 
 
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk()  # real clock: the frameworks check expires_at against time.time()
-
-
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-async def test_challenges_are_the_specs(fake: FakeClerk, framework: Framework) -> None:
-    with running(fake, framework) as url:
+async def test_challenges_are_the_specs(fake_clerk: FakeClerk, framework: Framework) -> None:
+    with running(fake_clerk, framework) as url:
         metadata = url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp")
         meta = f'resource_metadata="{metadata}"'
-        profile = fake.oauth_token("jwt", scopes=["profile"], aud=url)
+        profile = fake_clerk.oauth_token("jwt", scopes=["profile"], aud=url)
         async with httpx.AsyncClient(headers=HEADERS, timeout=30) as http:
             # No token: the scopes the request needs, and no error (RFC 6750 §3.1).
             answer = await http.post(url, json=call("whoami"))
@@ -165,7 +160,7 @@ async def test_challenges_are_the_specs(fake: FakeClerk, framework: Framework) -
                 f'Bearer error="insufficient_scope", scope="profile notes:write", {meta}'
             )
             # The resource's own scope missing on any request.
-            email_only = fake.oauth_token("jwt", scopes=["email"], aud=url)
+            email_only = fake_clerk.oauth_token("jwt", scopes=["email"], aud=url)
             answer = await http.post(
                 url, json=call("whoami"), headers={"Authorization": f"Bearer {email_only}"}
             )
@@ -173,12 +168,12 @@ async def test_challenges_are_the_specs(fake: FakeClerk, framework: Framework) -
             assert 'scope="profile"' in answer.headers["www-authenticate"]
             # Refused tokens: another resource's, no audience, wrong types.
             for token in (
-                fake.oauth_token("jwt", scopes=["profile"], aud="https://other.test/mcp"),
-                fake.oauth_token("opaque", scopes=["profile"], aud="https://other.test/mcp"),
-                fake.oauth_token("jwt", scopes=["profile"]),
-                fake.session_token("user_a"),
-                fake.m2m_token("jwt", scopes=["profile"]),
-                fake.api_key(scopes=["profile"]),
+                fake_clerk.oauth_token("jwt", scopes=["profile"], aud="https://other.test/mcp"),
+                fake_clerk.oauth_token("opaque", scopes=["profile"], aud="https://other.test/mcp"),
+                fake_clerk.oauth_token("jwt", scopes=["profile"]),
+                fake_clerk.session_token("user_a"),
+                fake_clerk.m2m_token("jwt", scopes=["profile"]),
+                fake_clerk.api_key(scopes=["profile"]),
             ):
                 answer = await http.post(
                     url, json=call("whoami"), headers={"Authorization": f"Bearer {token}"}
@@ -197,10 +192,10 @@ async def test_challenges_are_the_specs(fake: FakeClerk, framework: Framework) -
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
-async def test_outage_is_503_with_retry_after(fake: FakeClerk, framework: Framework) -> None:
-    with running(fake, framework) as url:
-        token = fake.oauth_token("opaque", scopes=["profile"], aud=url)
-        fake.fail("oauth_verify", "down")
+async def test_outage_is_503_with_retry_after(fake_clerk: FakeClerk, framework: Framework) -> None:
+    with running(fake_clerk, framework) as url:
+        token = fake_clerk.oauth_token("opaque", scopes=["profile"], aud=url)
+        fake_clerk.fail("oauth_verify", "down")
         async with httpx.AsyncClient(headers=HEADERS, timeout=30) as http:
             answer = await http.post(
                 url, json=call("whoami"), headers={"Authorization": f"Bearer {token}"}
@@ -213,23 +208,23 @@ async def test_outage_is_503_with_retry_after(fake: FakeClerk, framework: Framew
 @pytest.mark.parametrize("adapters", [False, True], ids=["bare", "with-adapter"])
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_the_framework_sees_the_verified_token(
-    fake: FakeClerk, framework: Framework, adapters: bool
+    fake_clerk: FakeClerk, framework: Framework, adapters: bool
 ) -> None:
     """The tool reads the token with the framework's own ``get_access_token()``, on the
     stateless protocol; behind the guard an opaque token is verified once per request even
     when the framework runs this package's verifier as well."""
-    with running(fake, framework, adapters=adapters) as url:
-        token = fake.oauth_token(
+    with running(fake_clerk, framework, adapters=adapters) as url:
+        token = fake_clerk.oauth_token(
             "opaque", scopes=["profile", "notes:write"], user_id="user_42", aud=url
         )
-        fake.reset_counters()
+        fake_clerk.reset_counters()
         result = await modern_call(url, token, "whoami", {})
         assert result.structured_content == {
             "user_id": "user_42",
             "scopes": ["profile", "notes:write"],
         }
         async with httpx.AsyncClient(headers=HEADERS, timeout=30) as http:
-            before = fake.hits["oauth_verify"]
+            before = fake_clerk.hits["oauth_verify"]
             answer = await http.post(
                 url,
                 json=call("delete_note", {"note_id": "n7"}),
@@ -237,15 +232,15 @@ async def test_the_framework_sees_the_verified_token(
             )
             assert answer.status_code == 200
             assert "deleted n7" in answer.text
-            assert fake.hits["oauth_verify"] - before == 1
+            assert fake_clerk.hits["oauth_verify"] - before == 1
 
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_each_refusal_is_logged_with_its_reason(
-    fake: FakeClerk, framework: Framework, caplog: pytest.LogCaptureFixture
+    fake_clerk: FakeClerk, framework: Framework, caplog: pytest.LogCaptureFixture
 ) -> None:
-    with running(fake, framework) as url:
-        token = fake.oauth_token("jwt", scopes=["profile"], aud=url)
+    with running(fake_clerk, framework) as url:
+        token = fake_clerk.oauth_token("jwt", scopes=["profile"], aud=url)
         caplog.set_level(logging.INFO, logger="clerk_fastapi")
         async with httpx.AsyncClient(headers=HEADERS, timeout=30) as http:
             await http.post(
@@ -264,13 +259,13 @@ async def test_each_refusal_is_logged_with_its_reason(
 
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_sdk_client_signs_in_then_steps_up_to_a_tools_scope(
-    fake: FakeClerk, framework: Framework
+    fake_clerk: FakeClerk, framework: Framework
 ) -> None:
     """The SDK client starts with no token and no scope of its own: it requests what the 401
     names (``profile``, not ``openid``: the Clerk scope trap), calls ``whoami``, then gets the
     403 for ``delete_note``, re-authorises for every scope it names, and the call succeeds."""
-    fake.oauth_user_id = "user_stepped_up"
-    with running(fake, framework) as url:
+    fake_clerk.oauth_user_id = "user_stepped_up"
+    with running(fake_clerk, framework) as url:
         location: dict[str, str] = {}
         requested: list[str] = []
 
@@ -311,7 +306,7 @@ async def test_sdk_client_signs_in_then_steps_up_to_a_tools_scope(
         assert not deleted.is_error
         assert "deleted n9" in json.dumps(deleted.model_dump(mode="json"))
         assert requested == ["profile", "profile notes:write"]
-        assert fake.hits["oauth_token"] == 2
+        assert fake_clerk.hits["oauth_token"] == 2
         assert storage.tokens is not None
         assert set((storage.tokens.scope or "").split()) == {"profile", "notes:write"}
 
@@ -319,13 +314,13 @@ async def test_sdk_client_signs_in_then_steps_up_to_a_tools_scope(
 @pytest.mark.parametrize("ttl", [0, 60])
 @pytest.mark.parametrize("framework", FRAMEWORKS)
 async def test_backend_api_calls_per_stateless_request(
-    fake: FakeClerk, framework: Framework, ttl: int
+    fake_clerk: FakeClerk, framework: Framework, ttl: int
 ) -> None:
     """The stateless protocol authenticates every HTTP request: with an opaque token and the
     cache off that is one Backend API call per request (the SDK client's discovery probe and
     each tool call); with ``CLERK_MACHINE_TOKEN_CACHE_TTL`` one per token."""
-    with running(fake, framework, machine_token_cache_ttl=ttl) as url:
-        token = fake.oauth_token("opaque", scopes=["profile"], aud=url)
+    with running(fake_clerk, framework, machine_token_cache_ttl=ttl) as url:
+        token = fake_clerk.oauth_token("opaque", scopes=["profile"], aud=url)
         sent: list[str] = []
 
         async def count(request: httpx2.Request) -> None:
@@ -336,7 +331,7 @@ async def test_backend_api_calls_per_stateless_request(
             timeout=30,
             event_hooks={"request": [count]},
         )
-        fake.reset_counters()
+        fake_clerk.reset_counters()
         async with (
             http,
             Client(streamable_http_client(url, http_client=http), mode=MODERN) as client,
@@ -344,4 +339,4 @@ async def test_backend_api_calls_per_stateless_request(
             for _ in range(3):
                 assert not (await client.call_tool("whoami", {})).is_error
     assert len(sent) >= 3
-    assert fake.hits["oauth_verify"] == (len(sent) if ttl == 0 else 1)
+    assert fake_clerk.hits["oauth_verify"] == (len(sent) if ttl == 0 else 1)

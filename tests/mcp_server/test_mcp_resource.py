@@ -3,31 +3,18 @@
 
 from typing import Annotated, Any
 
-import httpx
 import pytest
+from any_app import bearer, client_for
 from fastapi import Depends, FastAPI
 
 from clerk_fastapi import Auth, ConfigurationError, OAuthAuth
 from clerk_fastapi.mcp import MCPResource, audience_contains
-from clerk_fastapi.testing import FakeClerk, FrozenClock
+from clerk_fastapi.testing import FakeClerk
 
 pytestmark = pytest.mark.anyio
 
 URL = "https://api.example.com/mcp"
 META = "https://api.example.com/.well-known/oauth-protected-resource/mcp"
-
-
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk(clock=FrozenClock())
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def client_for(app: FastAPI) -> httpx.AsyncClient:
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
 def mcp_app(resource: MCPResource, *, root: bool = False) -> FastAPI:
@@ -45,9 +32,9 @@ def mcp_app(resource: MCPResource, *, root: bool = False) -> FastAPI:
 # -- the metadata document ----------------------------------------------------------------------
 
 
-def test_metadata_document_exact(fake: FakeClerk) -> None:
+def test_metadata_document_exact(fake_clerk: FakeClerk) -> None:
     resource = MCPResource(
-        fake.clerk(),
+        fake_clerk.clerk(),
         url=URL,
         scopes=["profile"],
         scopes_supported=["profile", "email"],
@@ -66,8 +53,8 @@ def test_metadata_document_exact(fake: FakeClerk) -> None:
     assert resource.metadata_path == "/.well-known/oauth-protected-resource/mcp"
 
 
-def test_metadata_defaults_and_url_without_path(fake: FakeClerk) -> None:
-    resource = MCPResource(fake.clerk(), url="https://api.example.com", scopes="profile")
+def test_metadata_defaults_and_url_without_path(fake_clerk: FakeClerk) -> None:
+    resource = MCPResource(fake_clerk.clerk(), url="https://api.example.com", scopes="profile")
     assert resource.metadata() == {
         "resource": "https://api.example.com",
         "authorization_servers": ["https://clerk.fake-clerk.test"],
@@ -75,17 +62,17 @@ def test_metadata_defaults_and_url_without_path(fake: FakeClerk) -> None:
         "scopes_supported": ["profile"],
     }
     assert resource.metadata_url == "https://api.example.com/.well-known/oauth-protected-resource"
-    bare = MCPResource(fake.clerk(), url=URL)
+    bare = MCPResource(fake_clerk.clerk(), url=URL)
     assert "scopes_supported" not in bare.metadata()
 
 
-def test_authorization_server_sources(fake: FakeClerk) -> None:
-    issuer = MCPResource(fake.clerk(issuer="https://clerk.example.com"), url=URL)
+def test_authorization_server_sources(fake_clerk: FakeClerk) -> None:
+    issuer = MCPResource(fake_clerk.clerk(issuer="https://clerk.example.com"), url=URL)
     assert issuer.metadata()["authorization_servers"] == ["https://clerk.example.com"]
-    explicit = MCPResource(fake.clerk(), url=URL, authorization_server="https://as.example")
+    explicit = MCPResource(fake_clerk.clerk(), url=URL, authorization_server="https://as.example")
     assert explicit.metadata()["authorization_servers"] == ["https://as.example"]
     with pytest.raises(ConfigurationError, match="CLERK_PUBLISHABLE_KEY"):
-        MCPResource(fake.clerk(publishable_key=None), url=URL)
+        MCPResource(fake_clerk.clerk(publishable_key=None), url=URL)
 
 
 @pytest.mark.parametrize(
@@ -98,23 +85,23 @@ def test_authorization_server_sources(fake: FakeClerk) -> None:
         ("https://u:p@api.example.com/mcp", "credentials"),
     ],
 )
-def test_bad_resource_urls(fake: FakeClerk, url: str, message: str) -> None:
+def test_bad_resource_urls(fake_clerk: FakeClerk, url: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        MCPResource(fake.clerk(), url=url)
+        MCPResource(fake_clerk.clerk(), url=url)
 
 
-def test_bad_scopes_and_auth_options(fake: FakeClerk) -> None:
+def test_bad_scopes_and_auth_options(fake_clerk: FakeClerk) -> None:
     with pytest.raises(ValueError, match="scope names"):
-        MCPResource(fake.clerk(), url=URL, scopes=["a b"])
-    resource = MCPResource(fake.clerk(), url=URL)
+        MCPResource(fake_clerk.clerk(), url=URL, scopes=["a b"])
+    resource = MCPResource(fake_clerk.clerk(), url=URL)
     with pytest.raises(TypeError, match="sets accepts itself"):
         resource.auth(accepts="session_token")
     with pytest.raises(ValueError, match="resource_metadata"):
         Auth("oauth_token", resource_metadata="/relative")
 
 
-async def test_metadata_route_get_head_options_and_root(fake: FakeClerk) -> None:
-    resource = MCPResource(fake.clerk(), url=URL, scopes=["profile"])
+async def test_metadata_route_get_head_options_and_root(fake_clerk: FakeClerk) -> None:
+    resource = MCPResource(fake_clerk.clerk(), url=URL, scopes=["profile"])
     async with client_for(mcp_app(resource)) as client:
         got = await client.get("/.well-known/oauth-protected-resource/mcp")
         assert got.status_code == 200
@@ -144,9 +131,9 @@ async def test_metadata_route_get_head_options_and_root(fake: FakeClerk) -> None
 # -- challenges ---------------------------------------------------------------------------------
 
 
-async def test_every_challenge(fake: FakeClerk) -> None:
-    resource = MCPResource(fake.clerk(), url=URL, scopes=["profile", "email"])
-    good = fake.oauth_token("jwt", scopes=["profile", "email"], aud=URL, user_id="user_a")
+async def test_every_challenge(fake_clerk: FakeClerk) -> None:
+    resource = MCPResource(fake_clerk.clerk(), url=URL, scopes=["profile", "email"])
+    good = fake_clerk.oauth_token("jwt", scopes=["profile", "email"], aud=URL, user_id="user_a")
     async with client_for(mcp_app(resource)) as client:
         ok = await client.post("/mcp", headers=bearer(good))
         assert ok.status_code == 200
@@ -163,28 +150,28 @@ async def test_every_challenge(fake: FakeClerk) -> None:
             'Bearer error="invalid_token", error_description="token-invalid", '
             f'scope="profile email", resource_metadata="{META}"'
         )
-        narrow = fake.oauth_token("jwt", scopes=["profile"], aud=URL)
+        narrow = fake_clerk.oauth_token("jwt", scopes=["profile"], aud=URL)
         forbidden = await client.post("/mcp", headers=bearer(narrow))
         assert forbidden.status_code == 403
         # Every scope the route needs, not only the missing one (MCP 2026-07-28 step-up).
         assert forbidden.headers["www-authenticate"] == (
             f'Bearer error="insufficient_scope", scope="profile email", resource_metadata="{META}"'
         )
-        opaque = fake.oauth_token("opaque", scopes=["profile", "email"], aud=[URL])
-        fake.fail("oauth_verify", "status", status=503, retry_after=7)
+        opaque = fake_clerk.oauth_token("opaque", scopes=["profile", "email"], aud=[URL])
+        fake_clerk.fail("oauth_verify", "status", status=503, retry_after=7)
         down = await client.post("/mcp", headers=bearer(opaque))
         assert down.status_code == 503
         assert down.headers["retry-after"] == "7"
         assert "www-authenticate" not in down.headers
-        fake.heal()
+        fake_clerk.heal()
         assert (await client.post("/mcp", headers=bearer(opaque))).status_code == 200
         for answer in (missing, invalid, forbidden, down):
             assert good not in str(answer.headers) and opaque not in str(answer.headers)
 
 
-async def test_resource_metadata_option_on_any_auth(fake: FakeClerk) -> None:
+async def test_resource_metadata_option_on_any_auth(fake_clerk: FakeClerk) -> None:
     app = FastAPI()
-    fake.clerk().install(app)
+    fake_clerk.clerk().install(app)
 
     @app.get("/own")
     async def own(a: Annotated[Any, Depends(Auth("oauth_token", resource_metadata=META))]) -> None:
@@ -235,10 +222,12 @@ AUDIENCE_CASES = [
 @pytest.mark.parametrize("form", ["jwt", "opaque"])
 @pytest.mark.parametrize(("aud", "require", "status"), AUDIENCE_CASES)
 async def test_audience_matrix(
-    fake: FakeClerk, form: str, aud: Any, require: bool, status: int
+    fake_clerk: FakeClerk, form: str, aud: Any, require: bool, status: int
 ) -> None:
-    resource = MCPResource(fake.clerk(), url=URL, scopes=["profile"], require_audience=require)
-    token = fake.oauth_token(form, scopes=["profile"], aud=aud)  # type: ignore[arg-type]
+    resource = MCPResource(
+        fake_clerk.clerk(), url=URL, scopes=["profile"], require_audience=require
+    )
+    token = fake_clerk.oauth_token(form, scopes=["profile"], aud=aud)  # type: ignore[arg-type]
     async with client_for(mcp_app(resource)) as client:
         answer = await client.post("/mcp", headers=bearer(token))
     assert answer.status_code == status
@@ -250,12 +239,12 @@ async def test_audience_matrix(
         assert answer.json()["detail"]["reason"] == "token-invalid-audience"
 
 
-async def test_audience_checked_on_cached_results(fake: FakeClerk) -> None:
+async def test_audience_checked_on_cached_results(fake_clerk: FakeClerk) -> None:
     # The opaque cache keeps the aud: a cached token for another resource is still refused.
-    clerk = fake.clerk(machine_token_cache_ttl=60)
+    clerk = fake_clerk.clerk(machine_token_cache_ttl=60)
     ours = MCPResource(clerk, url=URL)
     other = MCPResource(clerk, url="https://api.example.com/other")
-    token = fake.oauth_token("opaque", aud=[URL])
+    token = fake_clerk.oauth_token("opaque", aud=[URL])
     app = mcp_app(ours)
 
     @app.post("/other")
@@ -266,7 +255,7 @@ async def test_audience_checked_on_cached_results(fake: FakeClerk) -> None:
         assert (await client.post("/mcp", headers=bearer(token))).status_code == 200
         assert (await client.post("/other", headers=bearer(token))).status_code == 401
         assert (await client.post("/mcp", headers=bearer(token))).status_code == 200
-    assert fake.hits["oauth_verify"] == 1
+    assert fake_clerk.hits["oauth_verify"] == 1
 
 
 def test_audience_contains_rejects_junk() -> None:
@@ -278,45 +267,47 @@ def test_audience_contains_rejects_junk() -> None:
 # -- type confusion: refused with no network call -----------------------------------------------
 
 
-async def test_other_token_types_refused_without_network(fake: FakeClerk) -> None:
-    resource = MCPResource(fake.clerk(), url=URL)
+async def test_other_token_types_refused_without_network(fake_clerk: FakeClerk) -> None:
+    resource = MCPResource(fake_clerk.clerk(), url=URL)
     tokens = {
-        "session": fake.session_token("user_a"),
-        "m2m_jwt": fake.m2m_token("jwt", scopes=[URL]),
-        "m2m_opaque": fake.m2m_token("opaque"),
-        "api_key": fake.api_key(),
-        "template": fake.session_token(header={"cat": "cl_B7d4PD222AAA"}, aud=URL),
-        "at+jwt_as_session": fake.oauth_token("jwt", typ="JWT", aud=URL),
+        "session": fake_clerk.session_token("user_a"),
+        "m2m_jwt": fake_clerk.m2m_token("jwt", scopes=[URL]),
+        "m2m_opaque": fake_clerk.m2m_token("opaque"),
+        "api_key": fake_clerk.api_key(),
+        "template": fake_clerk.session_token(header={"cat": "cl_B7d4PD222AAA"}, aud=URL),
+        "at+jwt_as_session": fake_clerk.oauth_token("jwt", typ="JWT", aud=URL),
     }
     async with client_for(mcp_app(resource)) as client:
         for name, token in tokens.items():
             answer = await client.post("/mcp", headers=bearer(token))
             assert answer.status_code == 401, name
             assert answer.json()["detail"]["reason"] == "token-type-mismatch", name
-    assert sum(fake.hits.values()) == 0
+    assert sum(fake_clerk.hits.values()) == 0
 
 
-async def test_authenticate_for_adapters(fake: FakeClerk) -> None:
+async def test_authenticate_for_adapters(fake_clerk: FakeClerk) -> None:
     from clerk_fastapi import UpstreamError
 
-    resource = MCPResource(fake.clerk(), url=URL)
-    ok = await resource.authenticate(fake.oauth_token("jwt", aud=URL, user_id="user_z"))
+    resource = MCPResource(fake_clerk.clerk(), url=URL)
+    ok = await resource.authenticate(fake_clerk.oauth_token("jwt", aud=URL, user_id="user_z"))
     assert ok is not None and ok.user_id == "user_z"
     assert resource.matching_audience(ok) == URL
-    assert await resource.authenticate(fake.oauth_token("jwt", aud="https://x.test/mcp")) is None
-    assert await resource.authenticate(fake.session_token()) is None
-    opaque = fake.oauth_token("opaque", aud=[URL])
-    fake.fail("oauth_verify", "down")
+    assert (
+        await resource.authenticate(fake_clerk.oauth_token("jwt", aud="https://x.test/mcp")) is None
+    )
+    assert await resource.authenticate(fake_clerk.session_token()) is None
+    opaque = fake_clerk.oauth_token("opaque", aud=[URL])
+    fake_clerk.fail("oauth_verify", "down")
     with pytest.raises(UpstreamError, match="may be valid"):
         await resource.authenticate(opaque)
 
 
 async def test_challenges_name_scopes_to_request_even_when_none_is_required(
-    fake: FakeClerk,
+    fake_clerk: FakeClerk,
 ) -> None:
     """The Clerk scope trap: a client told no scope asks Clerk for none (or for ``openid``) and
     is refused. With no required scope the 401 names what the resource advertises."""
-    resource = MCPResource(fake.clerk(), url=URL, scopes_supported=["profile", "email"])
+    resource = MCPResource(fake_clerk.clerk(), url=URL, scopes_supported=["profile", "email"])
     async with client_for(mcp_app(resource)) as client:
         missing = await client.post("/mcp")
     assert missing.status_code == 401
@@ -325,9 +316,9 @@ async def test_challenges_name_scopes_to_request_even_when_none_is_required(
     )
 
 
-def test_scopes_supported_defaults_to_every_scope_a_call_may_need(fake: FakeClerk) -> None:
+def test_scopes_supported_defaults_to_every_scope_a_call_may_need(fake_clerk: FakeClerk) -> None:
     resource = MCPResource(
-        fake.clerk(), url=URL, scopes=["profile"], tool_scopes={"delete_note": "notes:write"}
+        fake_clerk.clerk(), url=URL, scopes=["profile"], tool_scopes={"delete_note": "notes:write"}
     )
 
     @resource.requires_scopes("notes:admin", tool="purge")

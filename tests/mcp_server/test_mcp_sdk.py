@@ -64,11 +64,11 @@ def build_app(clerk: Clerk, url: str) -> tuple[FastAPI, MCPResource]:
 
 
 @contextlib.contextmanager
-def running(fake: FakeClerk, **clerk_options: Any) -> Iterator[tuple[str, MCPResource]]:
+def running(fake_clerk: FakeClerk, **clerk_options: Any) -> Iterator[tuple[str, MCPResource]]:
     """The fake Clerk (Backend and Frontend API) and the MCP app, each on a loopback port."""
-    with fake.serve(frontend_api=True):
+    with fake_clerk.serve(frontend_api=True):
         port = free_port()
-        app, resource = build_app(fake.clerk(**clerk_options), f"http://127.0.0.1:{port}/mcp")
+        app, resource = build_app(fake_clerk.clerk(**clerk_options), f"http://127.0.0.1:{port}/mcp")
         with serve_asgi(app, port=port, lifespan="on") as base:
             yield base, resource
 
@@ -86,16 +86,11 @@ async def call_whoami(url: str, token: str) -> dict[str, Any]:
     return json.loads(result.content[0].text)  # type: ignore[union-attr]
 
 
-@pytest.fixture
-def fake() -> FakeClerk:
-    return FakeClerk()  # real clock: the SDK checks expires_at against time.time()
-
-
-async def test_both_token_forms_call_a_tool(fake: FakeClerk) -> None:
-    with running(fake) as (base, resource):
+async def test_both_token_forms_call_a_tool(fake_clerk: FakeClerk) -> None:
+    with running(fake_clerk) as (base, resource):
         url = f"{base}/mcp"
         for form in ("jwt", "opaque"):
-            token = fake.oauth_token(
+            token = fake_clerk.oauth_token(
                 form,
                 scopes=["profile", "email"],
                 user_id=f"user_{form}",
@@ -112,7 +107,7 @@ async def test_both_token_forms_call_a_tool(fake: FakeClerk) -> None:
             metadata = await http.get("/.well-known/oauth-protected-resource/mcp")
             assert metadata.json() == {
                 "resource": url,
-                "authorization_servers": [fake.issuer],
+                "authorization_servers": [fake_clerk.issuer],
                 "bearer_methods_supported": ["header"],
                 "scopes_supported": ["profile", "email"],
             }
@@ -135,15 +130,17 @@ MCP_HEADERS = {
 }
 
 
-async def test_refused_tokens_and_session_binding(fake: FakeClerk) -> None:
-    with running(fake) as (base, _):
+async def test_refused_tokens_and_session_binding(fake_clerk: FakeClerk) -> None:
+    with running(fake_clerk) as (base, _):
         url = f"{base}/mcp"
         refused = {
-            "other resource": fake.oauth_token("jwt", scopes=["profile"], aud="https://x.test/mcp"),
-            "no audience": fake.oauth_token("jwt", scopes=["profile"]),
-            "session": fake.session_token("user_a"),
-            "m2m": fake.m2m_token("jwt", scopes=["profile"]),
-            "opaque m2m": fake.m2m_token("opaque", scopes=["profile"]),
+            "other resource": fake_clerk.oauth_token(
+                "jwt", scopes=["profile"], aud="https://x.test/mcp"
+            ),
+            "no audience": fake_clerk.oauth_token("jwt", scopes=["profile"]),
+            "session": fake_clerk.session_token("user_a"),
+            "m2m": fake_clerk.m2m_token("jwt", scopes=["profile"]),
+            "opaque m2m": fake_clerk.m2m_token("opaque", scopes=["profile"]),
         }
         async with httpx.AsyncClient() as http:
             for name, token in refused.items():
@@ -155,7 +152,7 @@ async def test_refused_tokens_and_session_binding(fake: FakeClerk) -> None:
                     f'resource_metadata="{base}/.well-known/oauth-protected-resource/mcp"'
                     in (answer.headers["www-authenticate"])
                 )
-            no_scope = fake.oauth_token("jwt", scopes=["email"], aud=url)
+            no_scope = fake_clerk.oauth_token("jwt", scopes=["email"], aud=url)
             answer = await http.post(
                 url, json=INIT, headers={**MCP_HEADERS, "Authorization": f"Bearer {no_scope}"}
             )
@@ -163,8 +160,8 @@ async def test_refused_tokens_and_session_binding(fake: FakeClerk) -> None:
             assert 'error="insufficient_scope"' in answer.headers["www-authenticate"]
 
             # User A opens a session; user B's valid token (same client) cannot continue it.
-            token_a = fake.oauth_token("jwt", scopes=["profile"], user_id="user_a", aud=url)
-            token_b = fake.oauth_token("jwt", scopes=["profile"], user_id="user_b", aud=url)
+            token_a = fake_clerk.oauth_token("jwt", scopes=["profile"], user_id="user_a", aud=url)
+            token_b = fake_clerk.oauth_token("jwt", scopes=["profile"], user_id="user_b", aud=url)
             opened = await http.post(
                 url, json=INIT, headers={**MCP_HEADERS, "Authorization": f"Bearer {token_a}"}
             )
@@ -194,11 +191,11 @@ async def test_refused_tokens_and_session_binding(fake: FakeClerk) -> None:
             assert "whoami" in as_a.text
 
 
-async def test_clerk_unavailable_is_an_error_not_a_401(fake: FakeClerk) -> None:
-    with running(fake) as (base, _):
+async def test_clerk_unavailable_is_an_error_not_a_401(fake_clerk: FakeClerk) -> None:
+    with running(fake_clerk) as (base, _):
         url = f"{base}/mcp"
-        token = fake.oauth_token("opaque", scopes=["profile"], aud=url)
-        fake.fail("oauth_verify", "down")
+        token = fake_clerk.oauth_token("opaque", scopes=["profile"], aud=url)
+        fake_clerk.fail("oauth_verify", "down")
         async with httpx.AsyncClient() as http:
             answer = await http.post(
                 url, json=INIT, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}"}
@@ -222,20 +219,20 @@ class CountRequests:
 
 
 @pytest.mark.parametrize("ttl", [0, 60])
-async def test_backend_api_calls_per_session(fake: FakeClerk, ttl: int) -> None:
+async def test_backend_api_calls_per_session(fake_clerk: FakeClerk, ttl: int) -> None:
     """One SDK client session: initialize, the initialized notification, tools/call and DELETE
     one after another, plus the GET stream alongside. With the opaque cache off every HTTP
     request verifies (concurrent ones may share a call); with it on, one call per session."""
-    with fake.serve(frontend_api=True):
+    with fake_clerk.serve(frontend_api=True):
         port = free_port()
         url = f"http://127.0.0.1:{port}/mcp"
-        app, _ = build_app(fake.clerk(machine_token_cache_ttl=ttl), url)
+        app, _ = build_app(fake_clerk.clerk(machine_token_cache_ttl=ttl), url)
         counted = CountRequests(app)
         with serve_asgi(counted, port=port, lifespan="on"):
-            token = fake.oauth_token("opaque", scopes=["profile"], aud=url)
-            fake.reset_counters()
+            token = fake_clerk.oauth_token("opaque", scopes=["profile"], aud=url)
+            fake_clerk.reset_counters()
             await call_whoami(url, token)
-    calls = fake.hits["oauth_verify"]
+    calls = fake_clerk.hits["oauth_verify"]
     assert counted.count >= 4
     if ttl == 0:
         assert 4 <= calls <= counted.count
@@ -244,14 +241,14 @@ async def test_backend_api_calls_per_session(fake: FakeClerk, ttl: int) -> None:
 
 
 @pytest.mark.parametrize("token_format", ["jwt", "opaque"])
-async def test_sdk_client_discovers_and_signs_in(fake: FakeClerk, token_format: Any) -> None:
+async def test_sdk_client_discovers_and_signs_in(fake_clerk: FakeClerk, token_format: Any) -> None:
     """No token at first: the SDK client follows the 401 to the app's metadata (its own
     resource check passes), Clerk's (the fake's) AS metadata, registers, signs in with PKCE
     and ``resource``, and calls the tool with a token bound to this server."""
-    fake.oauth_user_id = "user_signed_in"
-    fake.oauth_token_format = token_format
+    fake_clerk.oauth_user_id = "user_signed_in"
+    fake_clerk.oauth_token_format = token_format
     redirect = "http://127.0.0.1:1/callback"
-    with running(fake) as (base, _):
+    with running(fake_clerk) as (base, _):
         url = f"{base}/mcp"
         location: dict[str, str] = {}
 
@@ -298,12 +295,12 @@ async def test_sdk_client_discovers_and_signs_in(fake: FakeClerk, token_format: 
             "client_id": storage.client.client_id if storage.client else None,
             "scopes": ["profile", "email"],
         }
-        assert fake.hits["as_metadata"] == 1
-        assert fake.hits["oauth_register"] == 1
-        assert fake.hits["oauth_token"] == 1
+        assert fake_clerk.hits["as_metadata"] == 1
+        assert fake_clerk.hits["oauth_register"] == 1
+        assert fake_clerk.hits["oauth_token"] == 1
         assert storage.tokens is not None
         # The token the client got is bound to this server (Clerk sets aud from `resource`).
-        verified = await fake.clerk().oauth_tokens.verify(storage.tokens.access_token)
+        verified = await fake_clerk.clerk().oauth_tokens.verify(storage.tokens.access_token)
         assert verified.aud == [url]
 
 

@@ -159,6 +159,7 @@ class RedisConnection:
             self.on_operation(outcome, time.monotonic() - started)
 
     def _failed(self, why: str) -> None:
+        # A pure back-off timer (no expiry decision): monotonic, not the injected wall clock.
         self._skip_until = time.monotonic() + BACKOFF
         self.missed += 1
         if not self._down:

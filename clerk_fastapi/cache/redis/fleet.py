@@ -99,6 +99,9 @@ class FleetCoalescer:
         return self._codec.decode(body)
 
     async def once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
+        # A real wait (sleeps, ``fail_after``), so a monotonic timer: the injected clock is wall
+        # time (set back, it would stretch the wait; frozen in tests, it would never end).
+        # Every expiry this module decides (``_published``, ``_publish``) uses the injected clock.
         deadline = time.monotonic() + self._settings.http_timeout
         lock_key, pub_key = self._sealer.key("l", digest), self._sealer.key("p", digest)
         # Same hash tag as the token's keys: the script touches one slot (Redis Cluster).

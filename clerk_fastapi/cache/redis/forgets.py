@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -104,7 +103,9 @@ class ForgetLog:
         # Shared results created before this are not trusted (Redis's epoch, or our own).
         self.trusted_from = 0.0
         self._seen: bytes | None = None
+        # On the injected clock, like every expiry the store decides (tests advance it).
         self._next_sync = -1.0
+        self._last_sync = -1.0
         self._retrying: asyncio.Task[None] | None = None
         conn.on_recovered = self._recovered
 
@@ -174,13 +175,16 @@ class ForgetLog:
 
     def due(self) -> bool:
         """Whether the log must be read before a result from memory is served."""
-        return time.monotonic() >= self._next_sync
+        now = self._clock()
+        # A wall clock set back must not stretch the interval: read the log then too.
+        return now >= self._next_sync or now < self._last_sync
 
     async def sync(self) -> None:
         """Apply the fleet's forget log and epoch to this worker (at most once a second)."""
-        if time.monotonic() < self._next_sync:
+        if not self.due():
             return
-        self._next_sync = time.monotonic() + SYNC_INTERVAL
+        self._last_sync = self._clock()
+        self._next_sync = self._last_sync + SYNC_INTERVAL
         if self.pending or self._raise_epoch_to is not None:
             self.start_retrying()
         stream, epoch_key = self.stream, self.epoch_key

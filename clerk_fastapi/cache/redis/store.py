@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -39,7 +39,7 @@ from clerk_fastapi.cache.redis.connection import (
 )
 from clerk_fastapi.cache.redis.fleet import FleetCoalescer
 from clerk_fastapi.cache.redis.forgets import ForgetLog
-from clerk_fastapi.cache.redis.rate import FleetRateGuard
+from clerk_fastapi.cache.redis.rate import SharedCounter
 from clerk_fastapi.cache.results import Rebuild
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.principals import Verified
@@ -88,9 +88,9 @@ class RedisStore:
         self.prefix = self.sealer.prefix
         self.codec = VerifiedCodec(models)
         self.fleet = FleetCoalescer(self.conn, self.sealer, self.codec, settings, clock)
-        self.rate = FleetRateGuard(
-            self.conn, self.sealer.instance_prefix, settings, clock, self.near
-        )
+        self.counter = SharedCounter(self.conn, self.sealer.instance_prefix)
+        # Each process's single flight (cache/policy.py) runs in front of this.
+        self.coalesce_shared = self.fleet.once
         self._key_alive = key_alive
         self._lookups: SingleFlight[Verified | None] = SingleFlight()
         # One forget log per Clerk instance, not per namespace: a forget made by any service
@@ -178,11 +178,11 @@ class RedisStore:
         ):
             return None  # signed with a key this instance or the fleet no longer trusts
         verified = Verified(verified.principal, until, opaque=verified.opaque, kid=verified.kid)
-        self.near._put_local(digest, verified)
+        self.near.put_local(digest, verified)
         return verified
 
     async def put_verified(self, digest: bytes, verified: Verified) -> None:
-        self.near._put_local(digest, verified)
+        self.near.put_local(digest, verified)
         if verified.cache_until is None:
             return
         now = self.clock()
@@ -225,14 +225,10 @@ class RedisStore:
             value = self.sealer.seal(key, {"k": "invalid"}, created=now, expires=now + ttl)
             await self.conn.do(lambda r: r.set(key, value, px=int(ttl * 1000)), any_reply)
 
-    # -- coalescing and the rate guard ----------------------------------------------------------
+    # -- the call policy's shared counter ------------------------------------------------------
 
-    async def run_once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
-        # One call per process (in-process single flight), then one per fleet (Redis lock).
-        return await self.near.run_once(digest, lambda: self.fleet.once(digest, fn))
-
-    async def take_rate_token(self) -> float | None:
-        return await self.rate.take()
+    async def count_shared(self, name: str, ttl_ms: int) -> int | None:
+        return await self.counter.add(name, ttl_ms)
 
     # -- forgetting -----------------------------------------------------------------------------
 

@@ -18,7 +18,6 @@ from clerk_fastapi.auth.requirements import Requirements
 from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.fastapi_auth.errors import error_for_state, for_connection, insufficient_scope
-from clerk_fastapi.fastapi_auth.openapi import install_openapi
 from clerk_fastapi.fastapi_auth.schemes import auth_scheme, kind_for
 
 NO_CLERK = (
@@ -47,7 +46,6 @@ async def get_clerk(request: HTTPConnection) -> Clerk:
             raise ConfigurationError(NO_CLERK)
         clerk = owner
         state.clerk = clerk
-        install_openapi(request.app)
     if not isinstance(clerk, Clerk):
         raise TypeError("app.state.clerk is not a clerk_fastapi.Clerk")
     return clerk

@@ -26,7 +26,7 @@ from clerk_fastapi.cache import VerificationStore, make_store
 from clerk_fastapi.configure import missing_key_error, settings_from
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
-from clerk_fastapi.kinds import KindRegistry, api_key, m2m, oauth, session
+from clerk_fastapi.kinds import SESSION_TOKEN, KindRegistry, api_key, m2m, oauth, session
 from clerk_fastapi.kinds._budget import ClientBudget
 from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.settings import ClerkSettings, mask_url
@@ -146,7 +146,7 @@ class Clerk:
     async def authenticate_request(
         self,
         request: Connection,
-        accepts: AcceptsArg = "session_token",
+        accepts: AcceptsArg = SESSION_TOKEN,
         *,
         machine_secret_key: str | None = None,
     ) -> RequestState:
@@ -165,7 +165,7 @@ class Clerk:
     async def authenticate_token(
         self,
         token: str,
-        accepts: AcceptsArg = "session_token",
+        accepts: AcceptsArg = SESSION_TOKEN,
         *,
         machine_secret_key: str | None = None,
         client: str | None = None,

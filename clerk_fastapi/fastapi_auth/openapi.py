@@ -34,7 +34,7 @@ from clerk_fastapi.fastapi_auth.schemes import (
 from clerk_fastapi.fastapi_auth.webhook import document_webhook_routes
 
 
-def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:
+def oauth2_scheme(frontend_api: str, description: str, token_type: str) -> dict[str, Any]:
     model = OAuth2(
         flows=OAuthFlows(
             authorizationCode=OAuthFlowAuthorizationCode(
@@ -46,7 +46,7 @@ def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:
         description=description,
     )
     document: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    document[TOKEN_TYPE_EXTENSION] = "oauth_token"
+    document[TOKEN_TYPE_EXTENSION] = token_type
     return document
 
 
@@ -113,11 +113,11 @@ def finish_openapi(schema: dict[str, Any], clerk: Clerk, app: Any = None) -> dic
             scheme["description"] = kind.description
             if not kind.scoped:
                 unscoped.add(name)
-        if token_type == "session_token" and clerk.settings.session_cookie:
+        if kind is not None and kind.cookie and clerk.settings.session_cookie:
             scheme["description"] += COOKIE_NOTE
         fapi = clerk.settings.frontend_api
-        if token_type == "oauth_token" and fapi:
-            schemes[name] = oauth2_scheme(fapi, scheme["description"])
+        if kind is not None and kind.oauth2_flow and fapi:
+            schemes[name] = oauth2_scheme(fapi, scheme["description"], token_type)
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict):

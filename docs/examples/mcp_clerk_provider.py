@@ -59,7 +59,7 @@ if __name__ == "__main__":
     from mcp.client.auth import AuthorizationCodeResult
 
     from clerk_fastapi.testing import FakeClerk
-    from clerk_fastapi.testing.fake import serve_asgi
+    from clerk_fastapi.testing import serve_asgi
 
     class HeadlessOAuth(OAuth):
         """The browser part of the sign-in, done with httpx (the fake consents at once)."""

@@ -90,7 +90,7 @@ if __name__ == "__main__":
     import httpx
 
     from clerk_fastapi.testing import FakeClerk
-    from clerk_fastapi.testing.fake import serve_asgi
+    from clerk_fastapi.testing import serve_asgi
 
     def free_port() -> int:
         with socket.socket() as sock:

@@ -5,6 +5,7 @@ exactly what it would refuse on its own (docs/scaling.md, "What is shared, keyed
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from fastapi import Depends, FastAPI
 from redis_support import redis_server
 
 from clerk_fastapi import Auth, Clerk
+from clerk_fastapi.cache.redis import RedisStore
 from clerk_fastapi.testing import FakeClerk, FrozenClock
 
 pytestmark = pytest.mark.anyio
@@ -194,3 +196,47 @@ async def test_services_of_one_instance_share_the_fleet_rate_limit(
     for i in range(6):
         statuses.append((await get(service_a if i % 2 else service_b, fake.api_key())).status_code)
     assert statuses == [200, 200, 200, 200, 503, 503]
+
+
+# -- a forget made by one service reaches every service of the instance --------------------------
+
+
+async def test_a_forget_in_one_service_reaches_the_other_services(
+    fake: FakeClerk, redis_url: str
+) -> None:
+    """Services A and B (different receiving machines, so different namespaces) share Redis and
+    both cached a valid API key. The key is revoked and A's webhook handler forgets it: B's
+    workers refuse it too, a worker of B that already remembers it and a new one that would read
+    B's shared result (namespaces keep verdicts apart; a forget must still cross them)."""
+    receiver_a, receiver_b = fake.add_machine("a"), fake.add_machine("b")
+    shared = dict(
+        cache_url=redis_url,
+        cache_timeout=TIMEOUT,
+        machine_token_cache_ttl=300,
+        negative_cache_ttl=0,
+    )
+    a = fake.clerk(**shared, machine_id=receiver_a.id)
+    b_busy = fake.clerk(**shared, machine_id=receiver_b.id)
+    key = fake.api_key()
+    assert (await get(make_app(a), key)).status_code == 200
+    app_b = make_app(b_busy)
+    assert (await get(app_b, key)).status_code == 200
+    fake.revoke(key)
+    a.forget_token(key)
+    # A delivers the forget (retried until Redis takes it); then a new worker of B, which
+    # knows the key only from B's shared result, refuses it.
+    store_a = a.store
+    assert isinstance(store_a, RedisStore)
+    for _ in range(500):
+        if not store_a.forgets.pending:
+            break
+        await asyncio.sleep(0.02)
+    assert not store_a.forgets.pending
+    b_new = fake.clerk(**shared, machine_id=receiver_b.id)
+    assert (await get(make_app(b_new), key)).status_code == 401
+    # B's busy worker reads the instance's forget log (at most once a second) and drops it.
+    for _ in range(300):
+        if (await get(app_b, key)).status_code == 401:
+            break
+        await asyncio.sleep(0.02)
+    assert (await get(app_b, key)).status_code == 401

@@ -14,9 +14,11 @@ value cannot be moved to another token's key.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
+import math
 from collections.abc import Callable, Mapping
 from typing import Any, TypeGuard
 
@@ -26,6 +28,23 @@ from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 
 VERSION = "v3"  # v3: the namespace binds the instance and the receiving machine
+# No shared result is ever reused for longer (kinds/_jwt.py MAX_RESULT_CACHE_SECONDS; opaque
+# results are capped here too): a withdrawn kid and a forget's tombstone are kept that long.
+MAX_RESULT_SECONDS = 3600.0
+
+
+def epoch_value(raw: Any) -> float:
+    """A time Redis holds (the trust epoch); garbage counts as none (it can only make us
+    stricter)."""
+    if isinstance(raw, bytes):
+        with contextlib.suppress(ValueError):
+            return float(raw)
+    return 0.0
+
+
+def forgotten_at(tombstone: bytes | None) -> float | None:
+    """When a token was last forgotten, from its tombstone; a garbled one voids every result."""
+    return None if tombstone is None else epoch_value(tombstone) or math.inf
 
 
 def _fingerprint(secret: str | None) -> str | None:
@@ -71,6 +90,12 @@ class Sealer:
         shared = hmac.new(base, b"instance|" + instance, hashlib.sha256).hexdigest()[:24]
         self.instance_prefix = f"clerk_fastapi:{VERSION}:i-{shared}:"
         self._mac_key = hmac.new(base, b"mac|" + policy, hashlib.sha256).digest()
+
+    def tombstone_key(self, digest: bytes) -> str:
+        """When a token was last forgotten, for every service of this instance (whatever its
+        namespace): their shared results created before it are not served. Tagged like the
+        token's own keys, so one read pipeline touches one slot per token."""
+        return f"{self.instance_prefix}t:{{{digest.hex()}}}"
 
     def key(self, kind: str, digest: bytes) -> str:
         # The digest is the hash tag: one token's keys share a Redis Cluster slot, so the

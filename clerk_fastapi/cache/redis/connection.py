@@ -187,11 +187,10 @@ def any_reply(reply: Any) -> Any:
     return reply
 
 
-def pair_of_optional_bytes(reply: Any) -> tuple[bytes | None, bytes | None] | Failed:
-    if isinstance(reply, list) and len(reply) == 2:
-        first, second = reply
-        if all(item is None or isinstance(item, bytes) for item in (first, second)):
-            return first, second
+def optional_bytes_list(reply: Any) -> list[bytes | None] | Failed:
+    """An ``MGET`` reply: each value or ``None``."""
+    if isinstance(reply, list) and all(item is None or isinstance(item, bytes) for item in reply):
+        return list(reply)
     return FAILED
 
 

@@ -16,13 +16,13 @@ from typing import Any
 
 import anyio
 
-from clerk_fastapi.cache.redis.codec import Sealer, VerifiedCodec
+from clerk_fastapi.cache.redis.codec import Sealer, VerifiedCodec, forgotten_at
 from clerk_fastapi.cache.redis.connection import (
     FAILED,
     Failed,
     RedisConnection,
     any_reply,
-    pair_of_optional_bytes,
+    optional_bytes_list,
 )
 from clerk_fastapi.errors import Reason, TokenVerificationError, UpstreamError
 from clerk_fastapi.principals import Verified
@@ -35,7 +35,7 @@ POLL_INTERVAL = 0.01
 # had just released, and ask Clerk a second time.
 CLAIM = """
 local published = redis.call('GET', KEYS[1])
-if published then return {'p', published} end
+if published then return {'p', published, redis.call('GET', KEYS[3]) or ''} end
 if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {'l'} end
 return {'w'}
 """
@@ -46,14 +46,20 @@ return 0
 """
 
 
-def claim_reply(reply: Any) -> tuple[str, bytes | None] | Failed:
-    """``("p", answer)``, ``("l", None)`` (the lock is ours) or ``("w", None)`` (wait)."""
+def claim_reply(reply: Any) -> tuple[str, bytes | None, bytes | None] | Failed:
+    """``("p", answer, tombstone)``, ``("l", None, None)`` (the lock is ours) or
+    ``("w", None, None)`` (wait)."""
     if isinstance(reply, list) and reply and isinstance(reply[0], bytes):
         tag = reply[0].decode("ascii", "replace")
-        if tag == "p" and len(reply) == 2 and isinstance(reply[1], bytes):
-            return tag, reply[1]
+        if (
+            tag == "p"
+            and len(reply) == 3
+            and isinstance(reply[1], bytes)
+            and isinstance(reply[2], bytes)
+        ):
+            return tag, reply[1], reply[2] or None
         if tag in ("l", "w") and len(reply) == 1:
-            return tag, None
+            return tag, None, None
     return FAILED
 
 
@@ -73,11 +79,15 @@ class FleetCoalescer:
         self._clock = clock
         self._owner = secrets.token_hex(8)
 
-    async def _published(self, key: str, raw: bytes) -> Verified | None:
-        """A published answer, if sealed, unexpired and within this instance's own window."""
+    async def _published(self, key: str, raw: bytes, tombstone: bytes | None) -> Verified | None:
+        """A published answer, if sealed, unexpired, within this instance's own window and
+        not older than a forget of the token (by any service of the instance)."""
         now = self._clock()
         body = self._sealer.open(key, raw, now)
         if body is None or body["c"] + self._settings.coalesce_window < now:
+            return None
+        forgotten = forgotten_at(tombstone)
+        if forgotten is not None and body["c"] <= forgotten:
             return None
         if body.get("k") in ("invalid", "unavailable"):
             reason, message = body.get("r"), body.get("m")
@@ -91,15 +101,18 @@ class FleetCoalescer:
     async def once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
         deadline = time.monotonic() + self._settings.http_timeout
         lock_key, pub_key = self._sealer.key("l", digest), self._sealer.key("p", digest)
+        # Same hash tag as the token's keys: the script touches one slot (Redis Cluster).
+        tomb_key = self._sealer.tombstone_key(digest)
         lock_ms = int((self._settings.http_timeout + 1) * 1000)
         claim = await self._conn.do(
-            lambda r: r.eval(CLAIM, 2, pub_key, lock_key, self._owner, lock_ms), claim_reply
+            lambda r: r.eval(CLAIM, 3, pub_key, lock_key, tomb_key, self._owner, lock_ms),
+            claim_reply,
         )
         if isinstance(claim, Failed):
             return await fn()
-        tag, seen = claim
+        tag, seen, tombstone = claim
         if seen is not None:
-            published = await self._published(pub_key, seen)
+            published = await self._published(pub_key, seen, tombstone)
             if published is not None:
                 return published
             # Unreadable (another secret, or expired for us): wait for the lock like anyone.
@@ -110,13 +123,13 @@ class FleetCoalescer:
         while time.monotonic() < deadline:
             await asyncio.sleep(POLL_INTERVAL)
             values = await self._conn.do(
-                lambda r: r.mget(pub_key, lock_key), pair_of_optional_bytes
+                lambda r: r.mget(pub_key, lock_key, tomb_key), optional_bytes_list
             )
-            if isinstance(values, Failed):
+            if isinstance(values, Failed) or len(values) != 3:
                 break
-            pub, lock = values
+            pub, lock, tomb = values
             if pub is not None:
-                published = await self._published(pub_key, pub)
+                published = await self._published(pub_key, pub, tomb)
                 if published is not None:
                     return published
                 break

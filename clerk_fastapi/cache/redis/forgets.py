@@ -31,6 +31,7 @@ from collections.abc import Callable
 from typing import Any
 
 from clerk_fastapi.cache.local import LocalStore
+from clerk_fastapi.cache.redis.codec import MAX_RESULT_SECONDS, epoch_value
 from clerk_fastapi.cache.redis.connection import FAILED, Failed, RedisConnection, any_reply
 
 logger = logging.getLogger("clerk_fastapi")
@@ -42,6 +43,8 @@ MAX_PENDING = 10_000
 BATCH = 100
 LOG_LENGTH = 100_000
 KINDS = ("r", "n", "p")
+# A tombstone outlives every shared result it may void.
+TOMBSTONE_MS = int((MAX_RESULT_SECONDS + 60) * 1000)
 
 # Move the epoch forward only (a late or slow worker never moves it back).
 RAISE_EPOCH = """
@@ -68,14 +71,6 @@ def stream_entries(reply: Any) -> list[tuple[bytes, bytes]] | Failed:
     return entries
 
 
-def epoch_value(raw: Any) -> float:
-    """The epoch Redis holds; garbage counts as none (it can only make us stricter)."""
-    if isinstance(raw, bytes):
-        with contextlib.suppress(ValueError):
-            return float(raw)
-    return 0.0
-
-
 def _entries_and_epoch(reply: Any) -> tuple[list[tuple[bytes, bytes]], float] | Failed:
     if isinstance(reply, list) and len(reply) == 2:
         entries = stream_entries(reply[0])
@@ -92,10 +87,13 @@ class ForgetLog:
         prefix: str,
         key: Callable[[str, bytes], str],
         clock: Callable[[], float],
+        *,
+        tombstone: Callable[[bytes], str],
     ) -> None:
         self._conn = conn
         self._near = near
         self._key = key
+        self._tombstone = tombstone
         self._clock = clock
         # One hash slot for the stream and the epoch (Redis Cluster): every worker reads both.
         self.stream = f"{prefix}{{fleet}}:forgets"
@@ -141,8 +139,7 @@ class ForgetLog:
             ) -> Any:
                 pipe = r.pipeline(transaction=False)
                 for digest in batch:
-                    pipe.delete(*[self._key(kind, digest) for kind in KINDS])
-                    pipe.xadd(self.stream, {"d": digest.hex()}, maxlen=LOG_LENGTH)
+                    self._deliver(pipe, digest)
                 if raise_to is not None:
                     pipe.eval(RAISE_EPOCH, 1, self.epoch_key, repr(raise_to))
                 return await pipe.execute()
@@ -160,11 +157,18 @@ class ForgetLog:
         pipe = client.pipeline(transaction=False)
         batch = list(self.pending)
         for digest in batch:
-            pipe.delete(*[self._key(kind, digest) for kind in KINDS])
-            pipe.xadd(self.stream, {"d": digest.hex()}, maxlen=LOG_LENGTH)
+            self._deliver(pipe, digest)
         pipe.execute()
         for _ in batch:
             self.pending.popleft()
+
+    def _deliver(self, pipe: Any, digest: bytes) -> None:
+        """One forget, fleet-wide: this namespace's entries go, the tombstone tells every other
+        service of the instance that its shared results made until now are void, and the log
+        tells every worker to drop its in-process result."""
+        pipe.delete(*[self._key(kind, digest) for kind in KINDS])
+        pipe.set(self._tombstone(digest), repr(self._clock()), px=TOMBSTONE_MS)
+        pipe.xadd(self.stream, {"d": digest.hex()}, maxlen=LOG_LENGTH)
 
     # -- the fleet's forgets ----------------------------------------------------------------
 

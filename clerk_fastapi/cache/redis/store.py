@@ -23,9 +23,11 @@ from pydantic import BaseModel
 
 from clerk_fastapi.cache.local import LocalStore
 from clerk_fastapi.cache.redis.codec import (
+    MAX_RESULT_SECONDS,
     Sealer,
     VerifiedCodec,
     decision_policy,
+    forgotten_at,
     instance_identity,
 )
 from clerk_fastapi.cache.redis.connection import (
@@ -46,20 +48,19 @@ from clerk_fastapi.singleflight import SingleFlight
 
 logger = logging.getLogger("clerk_fastapi")
 
-# No result is ever reused for longer (kinds/_jwt.py MAX_RESULT_CACHE_SECONDS): a withdrawn
-# kid is remembered by the fleet that long.
-MAX_RESULT_SECONDS = 3600.0
 
-
-def _value_and_set(reply: Any) -> tuple[bytes | None, set[bytes]] | Failed:
-    if isinstance(reply, list) and len(reply) == 2:
-        value, members = reply
+def _value_set_and_tombstone(
+    reply: Any,
+) -> tuple[bytes | None, set[bytes], float | None] | Failed:
+    if isinstance(reply, list) and len(reply) == 3:
+        value, members, tombstone = reply
         if (
             (value is None or isinstance(value, bytes))
             and isinstance(members, set)
             and all(isinstance(m, bytes) for m in members)
+            and (tombstone is None or isinstance(tombstone, bytes))
         ):
-            return value, members
+            return value, members, forgotten_at(tombstone)
     return FAILED
 
 
@@ -92,7 +93,17 @@ class RedisStore:
         )
         self._key_alive = key_alive
         self._lookups: SingleFlight[Verified | None] = SingleFlight()
-        self.forgets = ForgetLog(self.conn, self.near, self.prefix, self.key, clock)
+        # One forget log per Clerk instance, not per namespace: a forget made by any service
+        # reaches the workers of every service of the instance (and their shared results,
+        # through the token's tombstone).
+        self.forgets = ForgetLog(
+            self.conn,
+            self.near,
+            self.sealer.instance_prefix,
+            self.key,
+            clock,
+            tombstone=self.sealer.tombstone_key,
+        )
         self._withdrawn = f"{self.prefix}withdrawn-kids"
         # Told each lookup's tier and result (telemetry.instrument sets it).
         self.on_lookup: Callable[[str, bool], None] | None = None
@@ -132,17 +143,19 @@ class RedisStore:
 
     async def _get_shared(self, digest: bytes) -> Verified | None:
         key = self.key("r", digest)
+        tombstone = self.sealer.tombstone_key(digest)
 
         async def read(r: Any) -> Any:
             pipe = r.pipeline(transaction=False)
             pipe.get(key)
             pipe.smembers(self._withdrawn)
+            pipe.get(tombstone)
             return await pipe.execute()
 
-        reply = await self.conn.do(read, _value_and_set)
+        reply = await self.conn.do(read, _value_set_and_tombstone)
         if isinstance(reply, Failed) or reply[0] is None:
             return None
-        raw, withdrawn = reply
+        raw, withdrawn, forgotten = reply
         now = self.clock()
         body = self.sealer.open(key, raw, now)
         verified = self.codec.decode(body) if body is not None else None
@@ -151,10 +164,15 @@ class RedisStore:
             return None
         until = min(verified.cache_until or now, body["x"]) if body is not None else now
         max_age = self._max_age(verified)
-        if max_age is not None and body is not None:
-            until = min(until, body["c"] + max_age)
+        if body is not None:
+            # No shared result outlives a forget's tombstone (MAX_RESULT_SECONDS).
+            until = min(until, body["c"] + MAX_RESULT_SECONDS)
+            if max_age is not None:
+                until = min(until, body["c"] + max_age)
         if until <= now or body is None or body["c"] < self.forgets.trusted_from:
             return None  # expired, or may predate a forget this worker missed
+        if forgotten is not None and body["c"] <= forgotten:
+            return None  # forgotten (by any service of this instance) after it was made
         if verified.kid is not None and (
             self._key_alive(verified.kid) is False or verified.kid.encode() in withdrawn
         ):
@@ -168,7 +186,7 @@ class RedisStore:
         if verified.cache_until is None:
             return
         now = self.clock()
-        ttl_ms = int((verified.cache_until - now) * 1000)
+        ttl_ms = int((min(verified.cache_until - now, MAX_RESULT_SECONDS)) * 1000)
         body = self.codec.encode(verified)
         if ttl_ms <= 0 or body is None:
             return

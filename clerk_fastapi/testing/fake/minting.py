@@ -14,6 +14,9 @@ from clerk_fastapi.testing.fake._common import (
 )
 from clerk_fastapi.testing.keys import SigningKey
 
+# Registered claims a caller's ``claims`` never set in an M2M JWT (Clerk sets or omits them).
+_M2M_JWT_RESERVED = frozenset({"iss", "sub", "aud", "scopes", "exp", "iat", "nbf", "jti"})
+
 
 class Minting(TokenStore):
     """Signs tokens with the fake's current key; opaque tokens are remembered for verification."""
@@ -221,17 +224,18 @@ class Minting(TokenStore):
         now = self._now()
         token_id = hex_id("mt_")
         if format == "jwt":
-            # Clerk sets the reserved claims itself: a caller's ``claims`` never override them.
+            # Exactly the claims Clerk's ``POST /m2m_tokens`` puts in a JWT (no ``iss``, no
+            # ``nbf``: tests/data/clerk/m2m-jwts.json), and Clerk sets them itself: a caller's
+            # ``claims`` never override them.
+            custom = {k: v for k, v in (claims or {}).items() if k not in _M2M_JWT_RESERVED}
             payload: dict[str, Any] = {
-                **(claims or {}),
-                "iss": self.issuer,
+                **custom,
+                "jti": token_id,
                 "sub": machine,
                 "aud": scopes,
-                "exp": now + expires_in,
-                "iat": now,
-                "nbf": now - 10,
-                "jti": token_id,
                 "scopes": " ".join(scopes),
+                "iat": now,
+                "exp": now + expires_in,
             }
             return self.sign(payload, {"cat": category} if category else None)
         token = "mt_" + random_text(40)

@@ -44,7 +44,7 @@ from clerk_fastapi.fastapi_auth.aliases import (
     OptionalSessionDep,
     SessionDep,
 )
-from clerk_fastapi.fastapi_auth.app import Clerk
+from clerk_fastapi.fastapi_auth.app import FastAPIClerk as Clerk
 from clerk_fastapi.fastapi_auth.dependency import Auth, get_clerk
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError
 from clerk_fastapi.fastapi_auth.openapi import document_webhooks

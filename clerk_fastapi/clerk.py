@@ -27,7 +27,7 @@ from clerk_fastapi.cache.policy import CallPolicy
 from clerk_fastapi.configure import missing_key_error, settings_from
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
-from clerk_fastapi.kinds import KindRegistry, api_key, m2m, oauth, session
+from clerk_fastapi.kinds import SESSION_TOKEN, KindRegistry, api_key, m2m, oauth, session
 from clerk_fastapi.kinds._budget import ClientBudget
 from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.settings import ClerkSettings, mask_url
@@ -148,7 +148,7 @@ class Clerk:
     async def authenticate_request(
         self,
         request: Connection,
-        accepts: AcceptsArg = "session_token",
+        accepts: AcceptsArg = SESSION_TOKEN,
         *,
         machine_secret_key: str | None = None,
     ) -> RequestState:
@@ -167,7 +167,7 @@ class Clerk:
     async def authenticate_token(
         self,
         token: str,
-        accepts: AcceptsArg = "session_token",
+        accepts: AcceptsArg = SESSION_TOKEN,
         *,
         machine_secret_key: str | None = None,
         client: str | None = None,

@@ -89,3 +89,20 @@ def test_what_users_are_handed_is_exported(name: str) -> None:
 
     assert name in clerk_fastapi.__all__
     assert getattr(clerk_fastapi, name) is not None
+
+
+def _class_names() -> dict[str, list[str]]:
+    """Every class defined in the package, by name: where each is defined."""
+    found: dict[str, list[str]] = {}
+    for path in sorted((ROOT / "clerk_fastapi").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                found.setdefault(node.name, []).append(str(path.relative_to(ROOT)))
+    return found
+
+
+@pytest.mark.parametrize("name", ["Clerk", "ClerkError"])
+def test_one_class_per_public_name(name: str) -> None:
+    """``Clerk`` and ``ClerkError`` each name one class (issue 23: the FastAPI ``Clerk`` and
+    the error body model ``ClerkError`` shared the names of another class)."""
+    assert len(_class_names().get(name, [])) == 1, _class_names().get(name)

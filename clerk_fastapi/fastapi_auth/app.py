@@ -1,5 +1,6 @@
-"""The ``Clerk`` a FastAPI app uses: the framework-agnostic composition root
-(``clerk_fastapi.clerk.Clerk``) plus what attaching it to an app means in FastAPI."""
+"""``FastAPIClerk``, exported as ``clerk_fastapi.Clerk``: the framework-agnostic composition root
+(``clerk_fastapi.clerk.Clerk``) plus what attaching it to an app means in FastAPI. Named apart
+so that the package has one class called ``Clerk``."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def replaced_in(app: Any) -> bool:
     return bool(auths) and all(auth in overrides for auth in auths)
 
 
-class Clerk(core.Clerk):
+class FastAPIClerk(core.Clerk):
     __doc__ = core.Clerk.__doc__
 
     def install(self, app: Any, *, offline_docs: bool = False) -> None:

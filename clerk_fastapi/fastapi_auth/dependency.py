@@ -18,8 +18,8 @@ from clerk_fastapi.auth.requirements import Requirements
 from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.fastapi_auth.errors import error_for_state, for_connection, insufficient_scope
-from clerk_fastapi.fastapi_auth.openapi import install_openapi
 from clerk_fastapi.fastapi_auth.schemes import auth_scheme, kind_for
+from clerk_fastapi.kinds import M2M_TOKEN, OAUTH_TOKEN, SESSION_TOKEN
 
 NO_CLERK = (
     "No Clerk is attached to this app, so Auth() cannot verify anything. Create one and attach "
@@ -47,7 +47,6 @@ async def get_clerk(request: HTTPConnection) -> Clerk:
             raise ConfigurationError(NO_CLERK)
         clerk = owner
         state.clerk = clerk
-        install_openapi(request.app)
     if not isinstance(clerk, Clerk):
         raise TypeError("app.state.clerk is not a clerk_fastapi.Clerk")
     return clerk
@@ -99,7 +98,7 @@ class Auth(SecurityBase):
 
     def __init__(
         self,
-        accepts: str | Sequence[str] = "session_token",
+        accepts: str | Sequence[str] = SESSION_TOKEN,
         *,
         scopes: str | Iterable[str] = (),
         permissions: str | Iterable[str] = (),
@@ -124,8 +123,8 @@ class Auth(SecurityBase):
             machines=machines,
         )
         self.requirements.refuse_meaningless(self.accepts)
-        if self.requirements.machines and self.accepts.ordered() != ("m2m_token",):
-            raise ValueError('machines= restricts M2M callers: use it with accepts="m2m_token"')
+        if self.requirements.machines and self.accepts.ordered() != (M2M_TOKEN,):
+            raise ValueError(f'machines= restricts M2M callers: use it with accepts="{M2M_TOKEN}"')
         if not isinstance(optional, bool):
             raise TypeError("optional must be True or False")
         self.optional = optional
@@ -222,7 +221,7 @@ class Auth(SecurityBase):
         if self.resource_metadata is not None:
             return self.resource_metadata or None
         fapi = instance.settings.frontend_api
-        if fapi and self.accepts.allows("oauth_token"):
+        if fapi and self.accepts.allows(OAUTH_TOKEN):
             return f"https://{fapi}/.well-known/oauth-protected-resource"
         return None
 

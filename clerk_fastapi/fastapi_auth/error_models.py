@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from clerk_fastapi.errors import Reason
 
@@ -22,8 +22,15 @@ class ClerkErrorDetail(BaseModel):
     message: str = Field(description="What failed, in plain words.")
 
 
-class ClerkError(BaseModel):
+# The OpenAPI component keeps its published name, ``ClerkError`` (clients generated from the
+# document use it); the Python class is named apart from the ``ClerkError`` exception.
+SCHEMA_NAME = "ClerkError"
+
+
+class ClerkErrorBody(BaseModel):
     """The body of every 400, 401, 403 and 503 answer of a route protected by `Auth`."""
+
+    model_config = ConfigDict(title=SCHEMA_NAME)
 
     detail: ClerkErrorDetail
 
@@ -59,7 +66,7 @@ def _answer(
         "headers": headers,
         "content": {
             "application/json": {
-                "schema": {"$ref": _REF.format(model="ClerkError")},
+                "schema": {"$ref": _REF.format(model=SCHEMA_NAME)},
                 "example": {"detail": example},
             }
         },
@@ -114,10 +121,11 @@ AUTH_ANSWERS: dict[str, dict[str, Any]] = {
 
 
 def add_error_schemas(schema: dict[str, Any]) -> None:
-    """Put ``ClerkError`` and ``ClerkErrorDetail`` into ``components.schemas``."""
-    document = ClerkError.model_json_schema(ref_template=_REF)
+    """Put ``ClerkErrorBody`` (as ``ClerkError``) and ``ClerkErrorDetail`` into
+    ``components.schemas``."""
+    document = ClerkErrorBody.model_json_schema(ref_template=_REF)
     definitions = document.pop("$defs", {})
     schemas: dict[str, Any] = schema.setdefault("components", {}).setdefault("schemas", {})
-    schemas.setdefault("ClerkError", document)
+    schemas.setdefault(SCHEMA_NAME, document)
     for name, definition in definitions.items():
         schemas.setdefault(name, definition)

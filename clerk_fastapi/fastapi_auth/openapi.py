@@ -8,19 +8,23 @@
   it accepts, documented from the type's ``TokenKind`` (routes that accept ``"any"`` list the
   kinds registered on the ``Clerk`` too).
 
-The ``Clerk`` is looked up when the document is generated, so it does not matter how it was
-attached (``lifespan``, ``install``, ``app.state.clerk`` or ``get_clerk``'s first use).
+The ``Clerk`` is looked up when FastAPI generates the document (``FastAPI.openapi`` is finished
+here for every app), so it does not matter how it was attached (``lifespan``, ``install``,
+``app.state.clerk``, ``app.dependency_overrides[get_clerk]``) nor whether a request came first.
 """
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.openapi.models import OAuth2, OAuthFlowAuthorizationCode, OAuthFlows
 
 from clerk_fastapi.clerk import Clerk
+from clerk_fastapi.fastapi_auth.dependency import get_clerk
 from clerk_fastapi.fastapi_auth.error_models import AUTH_ANSWERS, add_error_schemas
-from clerk_fastapi.fastapi_auth.routes import route_auths
+from clerk_fastapi.fastapi_auth.routes import app_auths, route_auths
 from clerk_fastapi.fastapi_auth.schemes import (
     COOKIE_NOTE,
     TOKEN_TYPE_EXTENSION,
@@ -30,7 +34,7 @@ from clerk_fastapi.fastapi_auth.schemes import (
 from clerk_fastapi.fastapi_auth.webhook import document_webhook_routes
 
 
-def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:
+def oauth2_scheme(frontend_api: str, description: str, token_type: str) -> dict[str, Any]:
     model = OAuth2(
         flows=OAuthFlows(
             authorizationCode=OAuthFlowAuthorizationCode(
@@ -42,7 +46,7 @@ def oauth2_scheme(frontend_api: str, description: str) -> dict[str, Any]:
         description=description,
     )
     document: dict[str, Any] = model.model_dump(mode="json", by_alias=True, exclude_none=True)
-    document[TOKEN_TYPE_EXTENSION] = "oauth_token"
+    document[TOKEN_TYPE_EXTENSION] = token_type
     return document
 
 
@@ -109,11 +113,11 @@ def finish_openapi(schema: dict[str, Any], clerk: Clerk, app: Any = None) -> dic
             scheme["description"] = kind.description
             if not kind.scoped:
                 unscoped.add(name)
-        if token_type == "session_token" and clerk.settings.session_cookie:
+        if kind is not None and kind.cookie and clerk.settings.session_cookie:
             scheme["description"] += COOKIE_NOTE
         fapi = clerk.settings.frontend_api
-        if token_type == "oauth_token" and fapi:
-            schemes[name] = oauth2_scheme(fapi, scheme["description"])
+        if kind is not None and kind.oauth2_flow and fapi:
+            schemes[name] = oauth2_scheme(fapi, scheme["description"], token_type)
     for path_item in schema.get("paths", {}).values():
         for operation in path_item.values():
             if not isinstance(operation, dict):
@@ -128,33 +132,77 @@ def finish_openapi(schema: dict[str, Any], clerk: Clerk, app: Any = None) -> dic
     return schema
 
 
+def attached_clerk(app: Any) -> Clerk | None:
+    """The ``Clerk`` the app's ``Auth`` routes would use, found without a request, in the order
+    ``get_clerk`` resolves it: a ``get_clerk`` override that takes no request, then
+    ``app.state.clerk`` (``install``, a running lifespan, or set by hand), then the ``Clerk``
+    whose ``lifespan`` the app was built with, then the one given as ``Auth(clerk=...)``."""
+    overrides = getattr(app, "dependency_overrides", None) or {}
+    override = overrides.get(get_clerk)
+    if override is not None:
+        try:
+            wants_request = bool(inspect.signature(override).parameters)
+        except (TypeError, ValueError):
+            wants_request = True
+        if not wants_request and not inspect.iscoroutinefunction(override):
+            found = override()
+            if isinstance(found, Clerk):
+                return found
+    attached = getattr(getattr(app, "state", None), "clerk", None)
+    if isinstance(attached, Clerk):
+        return attached
+    lifespan = getattr(getattr(app, "router", None), "lifespan_context", None)
+    owner = getattr(lifespan, "__self__", None)
+    if isinstance(owner, Clerk):
+        return owner
+    for auth in app_auths(app):
+        if isinstance(auth.clerk, Clerk):
+            return auth.clerk
+    return None
+
+
+def finish_app_openapi(schema: dict[str, Any], app: Any) -> dict[str, Any]:
+    """Finish ``app``'s freshly generated document: its ``ClerkWebhook`` routes, then, when a
+    ``Clerk`` can be found (``attached_clerk``), its ``Auth`` routes."""
+    document_webhook_routes(schema, app)
+    clerk = attached_clerk(app)
+    if clerk is not None:
+        finish_openapi(schema, clerk, app)
+        if clerk.settings.frontend_api and app.swagger_ui_init_oauth is None:
+            app.swagger_ui_init_oauth = {"usePkceWithAuthorizationCodeGrant": True}
+    return schema
+
+
+_GENERATE = FastAPI.openapi
+
+
+def _finished_openapi(self: FastAPI) -> dict[str, Any]:
+    """``FastAPI.openapi``, finished by ``finish_app_openapi`` each time FastAPI generates it.
+
+    Installed on the class when this module is imported, so the document is the same however
+    the ``Clerk`` is attached (``lifespan``, ``install``, ``app.state.clerk``, an override of
+    ``get_clerk``) and whether or not a request was served first. An app without ``Auth``,
+    ``ClerkWebhook`` or a ``Clerk`` is left as FastAPI made it."""
+    before = self.openapi_schema
+    schema = _GENERATE(self)
+    if schema is not before:
+        finish_app_openapi(schema, self)
+    return schema
+
+
+if getattr(FastAPI.openapi, "__name__", "") != _finished_openapi.__name__:
+    FastAPI.openapi = _finished_openapi  # type: ignore[method-assign]
+
+
 def install_openapi(app: Any) -> None:
-    """Wrap ``app.openapi`` once so that it is finished with the app's ``Clerk``."""
-    if getattr(app, "_clerk_openapi_installed", False):
-        app.openapi_schema = None
-        return
-    original = app.openapi
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema:
-            return app.openapi_schema  # type: ignore[no-any-return]
-        schema: dict[str, Any] = original()
-        document_webhook_routes(schema, app)
-        clerk = getattr(app.state, "clerk", None)
-        if isinstance(clerk, Clerk):
-            finish_openapi(schema, clerk, app)
-            if clerk.settings.frontend_api and app.swagger_ui_init_oauth is None:
-                app.swagger_ui_init_oauth = {"usePkceWithAuthorizationCodeGrant": True}
-        return schema
-
-    app.openapi = openapi
-    app._clerk_openapi_installed = True
+    """Regenerate ``app``'s document on next use (a ``Clerk`` was just attached to it)."""
     app.openapi_schema = None
 
 
 def document_webhooks(app: Any) -> None:
-    """Document ``app``'s ``ClerkWebhook`` routes in its OpenAPI (request body and 400), for an
-    app with no ``Clerk`` attached (with one, ``lifespan``/``install`` already do this)."""
+    """Kept for compatibility: every app's ``ClerkWebhook`` routes are documented in its OpenAPI
+    (request body and 400) whether or not a ``Clerk`` is attached; this only makes FastAPI
+    generate the document again."""
     install_openapi(app)
 
 

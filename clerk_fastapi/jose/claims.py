@@ -63,27 +63,6 @@ def check_audience_lenient(payload: dict[str, Any], audience: Sequence[str]) -> 
         )
 
 
-def check_oauth_audience(aud: Any, audience: Sequence[str]) -> None:
-    """OAuth tokens (JWT and opaque): Clerk 3.25's ``assertOAuthAudienceClaim``: with an
-    audience configured, ``aud`` is required, must be a non-empty list of non-empty strings (a
-    string counts as a one-element list) and must share an entry with the configured list."""
-    if not audience:
-        return
-    values = [aud] if isinstance(aud, str) and aud else aud if aud else None
-    if (
-        not isinstance(values, list)
-        or not values
-        or not all(isinstance(item, str) and item for item in values)
-    ):
-        raise TokenVerificationError(
-            Reason.TOKEN_VERIFICATION_FAILED, "The OAuth token has no valid aud claim."
-        )
-    if not any(item in audience for item in values):
-        raise TokenVerificationError(
-            Reason.TOKEN_VERIFICATION_FAILED, "The OAuth token's aud is not an accepted audience."
-        )
-
-
 def check_authorized_party(payload: dict[str, Any], parties: Sequence[str]) -> None:
     if not parties:
         return

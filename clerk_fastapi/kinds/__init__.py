@@ -23,15 +23,24 @@ CLERK_MACHINE_PREFIXES: tuple[str, ...] = tuple(
     prefix for kind in BUILTIN_KINDS for prefix in kind.prefixes
 )
 JWT_SHAPED_MACHINE_TYPE = m2m.KIND.name
+# Clerk's built-in type names, for code outside kinds/ (which names no type itself).
+SESSION_TOKEN = session.KIND.name
+OAUTH_TOKEN = oauth.KIND.name
+M2M_TOKEN = m2m.KIND.name
+API_KEY = api_key.KIND.name
 # Other names ``accepts`` takes for a type (Clerk's older name for M2M tokens).
 ALIASES = {"machine_token": m2m.KIND.name}
 
 __all__ = [
     "ALIASES",
+    "API_KEY",
     "BUILTIN_KINDS",
     "BUILTIN_TYPES",
     "CLERK_MACHINE_PREFIXES",
     "JWT_SHAPED_MACHINE_TYPE",
+    "M2M_TOKEN",
+    "OAUTH_TOKEN",
+    "SESSION_TOKEN",
     "Credential",
     "KindRegistry",
     "TokenKind",

@@ -93,6 +93,10 @@ class TokenKind:
     bearer_format: str = ""
     description: str = ""
     scoped: bool = True
+    # OpenAPI: an OAuth2 authorization-code flow on the instance's Frontend API (when the
+    # publishable key names it) instead of a bearer scheme; sent in the ``__session`` cookie too.
+    oauth2_flow: bool = False
+    cookie: bool = False
     # Opaque kinds Clerk verifies: the Backend API endpoint, its body field, and our message
     # when Clerk does not know the token (the fake Clerk serves these endpoints from here).
     # Rebuilds a principal from ``Verified.compact`` (the result cache keeps those bytes, which

@@ -9,13 +9,13 @@ through one mapper, and the route's ``OAuthAuth`` is built from that resource.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from clerk_fastapi.backend import oauth as backend
 from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.backend.resources import OAuthAccessToken
 from clerk_fastapi.errors import Reason, TokenVerificationError
-from clerk_fastapi.jose import claims as jwt_claims
 from clerk_fastapi.jose.compact import CompactJWS, parse_compact
 from clerk_fastapi.kinds import _jwt, _opaque
 from clerk_fastapi.kinds.base import Credential, TokenKind
@@ -42,12 +42,34 @@ KIND = TokenKind(
     verify_field=backend.VERIFY_FIELD,
     not_found=NOT_FOUND,
     scheme_name="ClerkOAuth",
+    oauth2_flow=True,
     bearer_format="oat_... or JWT",
     description=(
         "An OAuth access token that Clerk issued to a third-party app a user authorised: "
         "opaque `oat_...` or a JWT with `typ: at+jwt`. Scopes listed per operation are required."
     ),
 )
+
+
+def check_oauth_audience(aud: Any, audience: Sequence[str]) -> None:
+    """OAuth tokens (JWT and opaque): Clerk 3.25's ``assertOAuthAudienceClaim``: with an
+    audience configured, ``aud`` is required, must be a non-empty list of non-empty strings (a
+    string counts as a one-element list) and must share an entry with the configured list."""
+    if not audience:
+        return
+    values = [aud] if isinstance(aud, str) and aud else aud if aud else None
+    if (
+        not isinstance(values, list)
+        or not values
+        or not all(isinstance(item, str) and item for item in values)
+    ):
+        raise TokenVerificationError(
+            Reason.TOKEN_VERIFICATION_FAILED, "The OAuth token has no valid aud claim."
+        )
+    if not any(item in audience for item in values):
+        raise TokenVerificationError(
+            Reason.TOKEN_VERIFICATION_FAILED, "The OAuth token's aud is not an accepted audience."
+        )
 
 
 def _audience(value: Any) -> list[str] | None:
@@ -113,7 +135,7 @@ class OAuthVerifier:
             now=self._ctx.clock(),
             skew=self._ctx.settings.clock_skew,
             # Clerk 3.25: with an audience configured, an OAuth JWT must carry a matching aud.
-            extra_checks=lambda payload: jwt_claims.check_oauth_audience(
+            extra_checks=lambda payload: check_oauth_audience(
                 payload.get("aud"), self._ctx.settings.audience
             ),
         )
@@ -147,7 +169,7 @@ class OAuthVerifier:
         async def fetch() -> Verified:
             resource = await self._fetch(credential.token)
             # Clerk 3.25 checks the verify answer's aud against the configured audience.
-            jwt_claims.check_oauth_audience(resource.aud, self._ctx.settings.audience)
+            check_oauth_audience(resource.aud, self._ctx.settings.audience)
             return self._policy.verified(principal_from_resource(resource), resource.expiration)
 
         return await self._policy.verify(credential, fetch, "OAuth token")

@@ -148,6 +148,7 @@ KIND = TokenKind(
     name="session_token",
     principal=SessionAuth,
     scheme_name="ClerkSession",
+    cookie=True,
     bearer_format="JWT",
     description=(
         "A Clerk session token: the short-lived RS256 JWT your frontend gets from "

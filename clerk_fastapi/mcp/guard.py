@@ -36,6 +36,7 @@ from starlette.responses import JSONResponse
 from clerk_fastapi.auth.state import RequestState
 from clerk_fastapi.errors import Reason
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError, error_for_state, insufficient_scope
+from clerk_fastapi.kinds import OAUTH_TOKEN
 from clerk_fastapi.mcp.handover import access_token_fields, verified_by_guard
 from clerk_fastapi.principals import OAuthAuth
 
@@ -106,7 +107,7 @@ class ProtectedMCPApp:
             tools = called_tools(body)
         needed = resource.scopes_for(tools)
         conn = HTTPConnection(scope)
-        state = await resource.clerk.authenticate_request(conn, "oauth_token")
+        state = await resource.clerk.authenticate_request(conn, OAUTH_TOKEN)
         principal = state.to_auth()
         if isinstance(principal, OAuthAuth):
             refused = resource.audience_refusal(principal)
@@ -142,7 +143,7 @@ class ProtectedMCPApp:
         """MCP speaks no WebSocket, but a wrapped app that does gets the same rules (the
         resource's scopes): a refused connection is closed with 1008 before it is accepted."""
         conn = HTTPConnection(scope)
-        state = await self.resource.clerk.authenticate_request(conn, "oauth_token")
+        state = await self.resource.clerk.authenticate_request(conn, OAUTH_TOKEN)
         principal = state.to_auth()
         if (
             isinstance(principal, OAuthAuth)

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from clerk_fastapi.clerk import Clerk
 from clerk_fastapi.errors import ConfigurationError, Reason, UpstreamError
 from clerk_fastapi.fastapi_auth.dependency import Auth
+from clerk_fastapi.kinds import OAUTH_TOKEN
 from clerk_fastapi.mcp.audience import audience_contains, check_resource_url
 from clerk_fastapi.principals import OAuthAuth
 
@@ -186,7 +187,7 @@ class MCPResource:
         here). Raises ``UpstreamError`` when Clerk cannot answer now: the token may be valid.
         ``client``: the request's client address, for the per-client budget.
         """
-        state = await self.clerk.authenticate_token(token, "oauth_token", client=client)
+        state = await self.clerk.authenticate_token(token, OAUTH_TOKEN, client=client)
         if state.error == "unavailable":
             raise UpstreamError(
                 state.reason or Reason.UNEXPECTED_ERROR,
@@ -226,7 +227,7 @@ class ResourceAuth(Auth):
         extra: Sequence[str] | str = options.pop("scopes", ())
         scopes = [*resource.scopes, *_names(extra, "scopes")]
         super().__init__(
-            "oauth_token",
+            OAUTH_TOKEN,
             scopes=scopes,
             clerk=resource.clerk,
             resource_metadata=resource.metadata_url,

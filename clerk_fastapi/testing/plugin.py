@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from clerk_fastapi.fastapi_auth.app import Clerk
+from clerk_fastapi.fastapi_auth.app import FastAPIClerk
 from clerk_fastapi.testing.clock import FrozenClock
 from clerk_fastapi.testing.fake import FakeClerk
 from clerk_fastapi.webhooks.verify import ENV_SECRET as WEBHOOK_SECRET_ENV
@@ -31,7 +31,7 @@ def fake_clerk(frozen_clock: FrozenClock) -> FakeClerk:
 @pytest.fixture
 def use_fake_clerk(
     fake_clerk: FakeClerk, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., Clerk]]:
+) -> Iterator[Callable[..., FastAPIClerk]]:
     """``use_fake_clerk(app, **settings)`` makes ``app``'s ``get_clerk`` return a ``Clerk``
     wired to the fake (settings given here win over the fake's defaults).
 
@@ -47,7 +47,7 @@ def use_fake_clerk(
     missing = object()
     attached: list[tuple[Any, Any]] = []
 
-    def attach(app: Any, **overrides: Any) -> Clerk:
+    def attach(app: Any, **overrides: Any) -> FastAPIClerk:
         monkeypatch.setenv(WEBHOOK_SECRET_ENV, fake_clerk.webhook_signing_secret)
         clerk = fake_clerk.clerk(**overrides)
         attached.append((app, getattr(app.state, "clerk", missing)))

@@ -11,7 +11,7 @@ from fastapi import Depends, FastAPI
 from openapi_spec_validator import validate
 
 from clerk_fastapi import Auth, SessionAuth
-from clerk_fastapi.fastapi_auth.error_models import ClerkError
+from clerk_fastapi.fastapi_auth.error_models import ClerkErrorBody
 from clerk_fastapi.testing import FakeClerk
 from example_app.app import create_app
 
@@ -70,7 +70,7 @@ async def test_real_answers_match_the_documented_body(fake_clerk: FakeClerk) -> 
         down = await client.post("/jobs/reindex", headers={"Authorization": f"Bearer {m2m}"})
     seen = {}
     for response in (missing, malformed, forbidden, down):
-        seen[response.status_code] = ClerkError.model_validate(response.json()).detail.error
+        seen[response.status_code] = ClerkErrorBody.model_validate(response.json()).detail.error
     assert seen == {
         401: "missing_token",
         400: "invalid_request",

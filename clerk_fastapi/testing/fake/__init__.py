@@ -22,7 +22,7 @@ import httpx
 from starlette.applications import Starlette
 
 from clerk_fastapi.configure import settings_from
-from clerk_fastapi.fastapi_auth.app import Clerk
+from clerk_fastapi.fastapi_auth.app import FastAPIClerk
 from clerk_fastapi.httpx_compat import ASGITransport
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.testing.fake._common import TokenStore, random_text
@@ -178,10 +178,10 @@ class FakeClerk(BackendAPI, WebhookSender):
         values.update(overrides)
         return settings_from(None, None, values, where="fake.settings()")
 
-    def clerk(self, **overrides: Any) -> Clerk:
+    def clerk(self, **overrides: Any) -> FastAPIClerk:
         """A ``Clerk`` wired to this fake in-process (no socket), sharing its clock."""
         transport = None if overrides.pop("use_network", False) else self.transport()
-        return Clerk(self.settings(**overrides), transport=transport, clock=self.clock)
+        return FastAPIClerk(self.settings(**overrides), transport=transport, clock=self.clock)
 
     @contextlib.contextmanager
     def serve(

@@ -20,6 +20,7 @@ PUBLIC = {
     "clerk_fastapi.webhooks",
     "clerk_fastapi.telemetry",
 }
+OPTIONAL_EXTRAS = {"mcp", "fastmcp", "opentelemetry"}
 _BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 
@@ -60,7 +61,14 @@ def test_docs_and_examples_import_only_public_names() -> None:
                 wrong.append(f"{where}: {module} is internal")
                 continue
             if name is not None:
-                imported = importlib.import_module(module)
+                try:
+                    imported = importlib.import_module(module)
+                except ModuleNotFoundError as exc:
+                    # An adapter of an optional extra that is not installed (make test-all runs
+                    # without the mcp extra): its names are checked where the extra is.
+                    if (exc.name or "").split(".")[0] in OPTIONAL_EXTRAS:
+                        continue
+                    raise
                 exported = getattr(imported, "__all__", None)
                 if exported is None:  # an adapter module: its names without an underscore
                     exported = [n for n in vars(imported) if not n.startswith("_")]

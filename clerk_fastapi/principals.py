@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple, TypeVar, Union
+from typing import Annotated, Any, Literal, NamedTuple, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -13,30 +13,12 @@ from clerk_fastapi.authorization import check_authorization
 TokenType = Literal["session_token", "oauth_token", "m2m_token", "api_key"]
 
 
-P = TypeVar("P", bound="_Principal")
-
-
 class _Principal(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     @property
     def is_authenticated(self) -> bool:
         return True
-
-    @classmethod
-    def trusted(cls: type[P], **values: Any) -> P:
-        """Build from values a verifier already checked, with no validation pass.
-
-        Every field must be given (``token_type`` included): this is the cold path of every
-        request with a new token, and pydantic's ``model_construct`` costs as much as an RSA
-        check.
-        """
-        instance = cls.__new__(cls)
-        object.__setattr__(instance, "__dict__", values)
-        object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-        object.__setattr__(instance, "__pydantic_extra__", None)
-        object.__setattr__(instance, "__pydantic_private__", None)
-        return instance
 
 
 class SessionAuth(_Principal):

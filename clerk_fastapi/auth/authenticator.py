@@ -5,11 +5,12 @@ can (``auth/cached.py``), else takes the cookie path (``auth/cookie_path.py``) o
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
 from clerk_fastapi.auth.cached import CachedAnswers
-from clerk_fastapi.auth.cookie_path import CookiePath
+from clerk_fastapi.auth.cookie_path import CookieCheck, CookiePath
 from clerk_fastapi.auth.credentials import Connection, RequestContext
 from clerk_fastapi.auth.events import Observer
 from clerk_fastapi.auth.pipeline import Pipeline
@@ -21,6 +22,8 @@ from clerk_fastapi.kinds.registry import SESSION_TOKEN, KindRegistry
 from clerk_fastapi.settings import ClerkSettings
 
 AcceptsArg = str | Iterable[str] | Accepts
+
+logger = logging.getLogger("clerk_fastapi")
 
 
 class Authenticator:
@@ -40,7 +43,7 @@ class Authenticator:
         self.observer = observer
         self._max_length = settings.max_token_length
         self._normalized: dict[tuple[str, tuple[str, ...]], Accepts] = {}
-        self._checked: dict[int, Accepts] = {}
+        self._checked: dict[int, tuple[Accepts, tuple[str, ...], Accepts]] = {}
         self.outcomes = Outcomes(settings, registry)
         self.cached = CachedAnswers(store, self.outcomes)
         self.cookie_path = CookiePath(settings, clock, self.outcomes)
@@ -64,18 +67,26 @@ class Authenticator:
         self.cached.forget(token)
 
     def normalize(self, accepts: AcceptsArg) -> Accepts:
-        """``accepts`` against this instance's registry (an ``Accepts`` is checked once)."""
+        """``accepts`` resolved against this instance's registry: its ``types`` are every type
+        it lets through (``any``: every registered type), so a request asks ``in spec.types``."""
+        types = self.registry.token_types
         if isinstance(accepts, Accepts):
-            # By identity (an Auth keeps its Accepts): cheaper than hashing it on every request.
-            if self._checked.get(id(accepts)) is not accepts:
-                self.registry.check_known(accepts.custom)
-                self._checked[id(accepts)] = accepts
-            return accepts
+            # By identity (an Auth keeps its Accepts): cheaper than hashing it on every request;
+            # resolved again when a registration changed the registry.
+            entry = self._checked.get(id(accepts))
+            if entry is not None and entry[0] is accepts and entry[1] is types:
+                return entry[2]
+            self.registry.check_known(accepts.custom)
+            resolved = Accepts(frozenset(types), any=True) if accepts.any else accepts
+            self._checked[id(accepts)] = (accepts, types, resolved)
+            return resolved
         # Keyed with the registered types too: registering a kind changes what "any" means.
-        key = (accepts, self.registry.token_types) if isinstance(accepts, str) else None
-        if key is not None and key in self._normalized:
-            return self._normalized[key]
-        spec = normalize_accepts(accepts, known=self.registry.token_types)
+        key = (accepts, types) if isinstance(accepts, str) else None
+        if key is not None:
+            spec = self._normalized.get(key)
+            if spec is not None:
+                return spec
+        spec = normalize_accepts(accepts, known=types)
         if key is not None and len(self._normalized) < 64:
             self._normalized[key] = spec
         return spec
@@ -92,28 +103,33 @@ class Authenticator:
         spec = self.normalize(accepts)
         context = RequestContext.of(conn)
         token = context.token
-        carrier: Carrier = "header"
-        check = None
+        state: RequestState | None = None
         if token is None:
             found = self.cookie_path.find(conn, context, spec)
             if isinstance(found, RequestState):
-                token = None
-                state: RequestState | None = found
+                state = found
             else:
-                token, check = found
-                carrier = "cookie"
-        if token is not None:
-            state, key, digest = self._before_verifying(
-                context, token, spec, carrier, machine_secret_key
-            )
+                cookie, check = found
+                state = await self._decide(
+                    cookie, spec, "cookie", context, conn, machine_secret_key, check
+                )
+        elif machine_secret_key is None and len(token) <= self._max_length:
+            # The usual request: a header token, verified before (a hash, done with the header
+            # read, and one lookup) or not.
+            digest = context.digest
+            assert digest is not None
+            state = self.cached.answer(context, digest, spec, digest)
             if state is None:
                 state = await self.pipeline.run(
-                    token, key, digest, spec, carrier, context, conn, machine_secret_key, check
+                    token, digest, digest, spec, "header", context, conn
                 )
-        assert state is not None
-        # One event per request, however many Auth dependencies; nothing when nobody listens.
-        if state.source != "memo" and self.observer.wants(state):
-            await self.observer.emit(state, context.started, spec)
+        else:
+            state = await self._decide(token, spec, "header", context, conn, machine_secret_key)
+        # One event per request, however many Auth dependencies; nothing when nobody listens
+        # (Observer.wants, spelled out: every request passes here).
+        observer = self.observer
+        if state.source != "memo" and (observer.hooked or logger.isEnabledFor(state.log_level)):
+            await observer.emit(state, context.started, spec)
         return state
 
     async def authenticate_token(
@@ -129,41 +145,43 @@ class Authenticator:
         counted against ``client``'s budget (``None``: the shared no-client bucket)."""
         spec = self.normalize(accepts)
         context = RequestContext.for_token(token, carrier)
-        state, key, digest = self._before_verifying(
-            context, token, spec, carrier, machine_secret_key
+        check = self.cookie_path.checks(0) if carrier == "cookie" else None
+        state = await self._decide(
+            token, spec, carrier, context, None, machine_secret_key, check, client
         )
-        if state is None:
-            check = self.cookie_path.checks(0) if carrier == "cookie" else None
-            state = await self.pipeline.run(
-                token, key, digest, spec, carrier, context, None, machine_secret_key, check, client
-            )
         if self.observer.wants(state):
             await self.observer.emit(state, context.started, spec)
         return state
 
-    def _before_verifying(
+    async def _decide(
         self,
-        context: RequestContext,
         token: str,
         spec: Accepts,
         carrier: Carrier,
+        context: RequestContext,
+        conn: Connection | None,
         machine_secret_key: str | None,
-    ) -> tuple[RequestState | None, bytes, bytes]:
-        """The length cap, then the result cache (header tokens: a token verified before costs
-        a lookup): a state, or ``None`` and the token's cache key and digest for the pipeline."""
+        check: CookieCheck | None = None,
+        client: str | None = None,
+    ) -> RequestState:
+        """The rest: the length cap, the result cache (header tokens; under the per-call
+        machine secret key when one is given), then the pipeline."""
         digest = context.digest if carrier == "header" else None
         if digest is None:
             digest = token_digest(token)
         if len(token) > self._max_length:
-            state = self.outcomes.signed_out(
+            return self.outcomes.signed_out(
                 spec.single, Reason.TOKEN_INVALID, "The token is too long.", "invalid_token"
             )
-            return state, digest, digest
         key = (
             digest
             if machine_secret_key is None
             else self.cached.key(token, digest, machine_secret_key)
         )
         if carrier == "header":
-            return self.cached.answer(context, key, spec, digest), key, digest
-        return None, key, digest
+            state = self.cached.answer(context, key, spec, digest)
+            if state is not None:
+                return state
+        return await self.pipeline.run(
+            token, key, digest, spec, carrier, context, conn, machine_secret_key, check, client
+        )

@@ -68,7 +68,7 @@ class CachedAnswers:
             if len(states) >= KEPT_STATES:
                 del states[next(iter(states))]
             states[key] = state
-        if not spec.allows(state.token_type or ""):
+        if state.token_type not in spec.types:  # spec: resolved by Authenticator.normalize
             return self._outcomes.mismatch(
                 spec, context.token or "", digest.hex()[:12], state.token_type or ""
             )

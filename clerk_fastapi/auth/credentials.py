@@ -148,9 +148,17 @@ class RequestContext:
         "token",
     )
 
-    def __init__(self, presented: Presented, digest: bytes | None, *, memo: bool = True) -> None:
+    def __init__(
+        self, conn: Connection | None, presented: Presented = NOTHING, *, memo: bool = True
+    ) -> None:
+        """The context of ``conn`` (its ``Authorization`` header read here), or, without a
+        connection, of the ``presented`` token."""
         # No reference to the connection: the context lives in the connection's scope, and a
         # cycle would leave every request's objects to the garbage collector.
+        if conn is not None:
+            presented, digest = read_authorization(conn)
+        else:
+            digest = token_digest(presented.token) if presented.token is not None else None
         self.token = presented.token
         self.carrier: Carrier = presented.carrier
         self.malformed = presented.malformed
@@ -169,11 +177,10 @@ class RequestContext:
         scope = conn.scope
         context: RequestContext | None = scope.get(CONTEXT_KEY)
         if context is None:
-            presented, digest = read_authorization(conn)
-            context = scope[CONTEXT_KEY] = cls(presented, digest)
+            context = scope[CONTEXT_KEY] = cls(conn)
         return context
 
     @classmethod
     def for_token(cls, token: str, carrier: Carrier = "header") -> RequestContext:
         """A bare token, with no connection (``authenticate_token``)."""
-        return cls(Presented(token, carrier), token_digest(token), memo=False)
+        return cls(None, Presented(token, carrier), memo=False)

@@ -46,39 +46,64 @@ class AuthEvent:
 
 Hook = Callable[[AuthEvent], Union[Awaitable[None], None]]  # noqa: UP007
 
-_LEVELS = {
-    None: logging.DEBUG,
-    "missing": logging.DEBUG,
-    "invalid_request": logging.INFO,
-    "invalid_token": logging.INFO,
-    "unavailable": logging.WARNING,
-}
-
 
 class Observer:
     """Turns request states into log records and hook calls."""
 
     def __init__(self, on_authenticated: Hook | None = None, on_rejected: Hook | None = None):
-        self.on_authenticated = on_authenticated
-        self.on_rejected = on_rejected
-        # Every decision, for metrics (telemetry.instrument sets it; the hooks stay the user's).
-        self.telemetry: Callable[[AuthEvent], None] | None = None
+        self._on_authenticated = on_authenticated
+        self._on_rejected = on_rejected
+        self._telemetry: Callable[[AuthEvent], None] | None = None
+        self._listen()
+
+    def _listen(self) -> None:
+        # Read on every decision, so kept as a plain attribute rather than worked out each time.
+        self.hooked = (
+            self._on_authenticated is not None
+            or self._on_rejected is not None
+            or self._telemetry is not None
+        )
+
+    @property
+    def on_authenticated(self) -> Hook | None:
+        return self._on_authenticated
+
+    @on_authenticated.setter
+    def on_authenticated(self, hook: Hook | None) -> None:
+        self._on_authenticated = hook
+        self._listen()
+
+    @property
+    def on_rejected(self) -> Hook | None:
+        return self._on_rejected
+
+    @on_rejected.setter
+    def on_rejected(self, hook: Hook | None) -> None:
+        self._on_rejected = hook
+        self._listen()
+
+    @property
+    def telemetry(self) -> Callable[[AuthEvent], None] | None:
+        """Every decision, for metrics (``telemetry.instrument`` sets it; the hooks stay the
+        user's)."""
+        return self._telemetry
+
+    @telemetry.setter
+    def telemetry(self, record: Callable[[AuthEvent], None] | None) -> None:
+        self._telemetry = record
+        self._listen()
 
     def wants(self, state: RequestState) -> bool:
-        """Whether anybody listens for this decision (checked before building an event)."""
-        hook = self.on_authenticated if state.status == "signed-in" else self.on_rejected
-        return (
-            hook is not None
-            or self.telemetry is not None
-            or logger.isEnabledFor(_LEVELS.get(state.error, logging.INFO))
-        )
+        """Whether anybody listens for this decision (checked before building an event): a
+        hook, telemetry, or the logger at the decision's level."""
+        return self.hooked or logger.isEnabledFor(state.log_level)
 
     async def emit(
         self, state: RequestState, started: float, accepts: Accepts | None = None
     ) -> None:
         authenticated = state.status == "signed-in"
         hook = self.on_authenticated if authenticated else self.on_rejected
-        level = _LEVELS.get(state.error, logging.INFO)
+        level = state.log_level
         event = AuthEvent(
             outcome="authenticated" if authenticated else "rejected",
             token_type=state.token_type,

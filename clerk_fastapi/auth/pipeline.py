@@ -116,7 +116,7 @@ class Pipeline:
                 refused = cookie_check(credential)
                 if refused is not None:
                     return refused
-        if not spec.allows(credential.token_type):
+        if credential.token_type not in spec.types:  # resolved by Authenticator.normalize
             return outcomes.mismatch(spec, token, fingerprint, credential.token_type)
         if (
             credential.jws is None

@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -16,6 +17,15 @@ from clerk_fastapi.settings import ClerkSettings
 
 ErrorKind = Literal["missing", "invalid_request", "invalid_token", "unavailable"]
 Source = Literal["verified", "cache", "memo"]
+
+# The level a decision is logged at (auth/events.py), by ``RequestState.error``.
+LOG_LEVELS = {
+    None: logging.DEBUG,
+    "missing": logging.DEBUG,
+    "invalid_request": logging.INFO,
+    "invalid_token": logging.INFO,
+    "unavailable": logging.WARNING,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +51,21 @@ class RequestState:
     # The type of the token that was presented, when it is not ``token_type`` (a type mismatch:
     # ``token_type`` is then the route's, as in Clerk). Logs name both.
     presented_type: str | None = None
+    # Worked out once, when the state is made (a cached state answers many requests):
+    # ``to_auth()`` with the state's own pending rule, and the level its decision is logged at.
+    principal: Any = field(init=False, repr=False, compare=False)
+    log_level: int = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        auth = self.auth if self.status == "signed-in" else None
+        if (
+            self.treat_pending_as_signed_out
+            and isinstance(auth, SessionAuth)
+            and auth.session_status == "pending"
+        ):
+            auth = None
+        object.__setattr__(self, "principal", auth)
+        object.__setattr__(self, "log_level", LOG_LEVELS.get(self.error, logging.INFO))
 
     @property
     def is_authenticated(self) -> bool:
@@ -52,15 +77,14 @@ class RequestState:
 
     def to_auth(self, *, treat_pending_as_signed_out: bool | None = None) -> Any:
         """The verified principal, or ``None`` (signed out, or a pending session by default)."""
-        if self.status != "signed-in":
-            return None
-        treat = (
-            self.treat_pending_as_signed_out
-            if treat_pending_as_signed_out is None
-            else treat_pending_as_signed_out
-        )
+        if treat_pending_as_signed_out is None or self.status != "signed-in":
+            return self.principal
         auth = self.auth
-        if treat and isinstance(auth, SessionAuth) and auth.session_status == "pending":
+        if (
+            treat_pending_as_signed_out
+            and isinstance(auth, SessionAuth)
+            and auth.session_status == "pending"
+        ):
             return None
         return auth
 

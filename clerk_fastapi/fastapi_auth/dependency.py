@@ -177,7 +177,7 @@ class Auth(SecurityBase):
         state = await instance.authenticate_request(request, self.accepts)
         if state.error == "missing" and self.optional:
             return None
-        principal = state.to_auth()
+        principal = state.principal
         if principal is not None and self._plain and not security_scopes.scopes:
             return principal  # nothing to refuse or check
         refused = self.refuse(principal) if principal is not None else None

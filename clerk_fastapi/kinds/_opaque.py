@@ -28,7 +28,7 @@ from clerk_fastapi.errors import (
     map_upstream,
 )
 from clerk_fastapi.kinds._budget import ClientBudget
-from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.kinds.base import Credential, TokenKind, token_digest
 from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
@@ -150,7 +150,7 @@ class OpaquePolicy:
         """``clerk.<api>.verify``: the same budgets and fleet-wide guard as a route, counted
         for ``client`` (``None``: the shared no-client bucket); no caching (the caller asked
         Clerk). Raises ``UpstreamError`` when a budget is spent."""
-        credential = Credential(token, what, client=client)
+        credential = Credential(token, what, client=client, digest=token_digest(token))
         await self._spend(credential)
         resource = await fetch()
         self._budget.verified(credential)

@@ -42,16 +42,14 @@ class Credential:
     token_type: str
     jws: CompactJWS | None = None
     carrier: Carrier = "header"
-    digest: bytes = field(default=b"", repr=False)
+    # ``token_digest(token)``, given by whoever classified the token (it hashed it already):
+    # required, as it is the token's cache key.
+    digest: bytes = field(kw_only=True, repr=False)
     # The client's address (after trusted proxies), when a connection carried the token: the
     # opaque policy's per-client budget is kept for it.
     client: str | None = None
     # A per-call machine secret key (``authenticate_request(..., machine_secret_key=...)``).
     machine_secret_key: str | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        if not self.digest:
-            self.digest = token_digest(self.token)
 
     @property
     def fingerprint(self) -> str:
@@ -77,8 +75,10 @@ class TokenVerifier(Protocol):
 class TokenKind:
     """Everything the package needs to know about one token type, apart from verification.
 
-    ``prefixes`` recognise opaque tokens; ``matches_jwt`` recognises the type's JWTs (tried in
-    registration order, Clerk's: M2M before OAuth; a JWT nobody claims is a session token).
+    ``prefixes`` recognise opaque tokens; ``jwt_types`` (header ``typ`` values),
+    ``jwt_subject_prefix`` (of ``sub``) and ``matches_jwt`` (any test of your own) recognise the
+    type's JWTs, tried by ``jwt_rank`` (Clerk's order: M2M before OAuth; a JWT nobody claims is
+    a session token).
     ``principal`` is the model a route receives (it is also how the shared cache rebuilds a
     result). ``scheme_name``, ``bearer_format``, ``description`` and ``scoped`` document the type
     in OpenAPI; ``scoped`` types carry scopes that ``Auth(scopes=...)`` checks.
@@ -87,6 +87,8 @@ class TokenKind:
     name: str
     principal: type[BaseModel]
     prefixes: tuple[str, ...] = ()
+    jwt_types: tuple[str, ...] = ()
+    jwt_subject_prefix: str = ""
     matches_jwt: Callable[[CompactJWS], bool] | None = None
     jwt_rank: int = 100  # lower is tried first (Clerk: M2M before OAuth)
     scheme_name: str = ""
@@ -118,3 +120,19 @@ class TokenKind:
             object.__setattr__(self, "bearer_format", " or ".join(f"{p}..." for p in self.prefixes))
         if not self.description:
             object.__setattr__(self, "description", f"A `{self.name}` bearer token.")
+
+    @property
+    def recognises_jwts(self) -> bool:
+        return bool(self.jwt_types or self.jwt_subject_prefix) or self.matches_jwt is not None
+
+    def recognises_jwt(self, jws: CompactJWS) -> bool:
+        """Whether a (not yet verified) JWT is of this type."""
+        if self.jwt_types:
+            typ = jws.header.get("typ")
+            if isinstance(typ, str) and typ in self.jwt_types:
+                return True
+        if self.jwt_subject_prefix:
+            sub = jws.payload.get("sub")
+            if isinstance(sub, str) and sub.startswith(self.jwt_subject_prefix):
+                return True
+        return self.matches_jwt is not None and self.matches_jwt(jws)

@@ -28,16 +28,11 @@ MACHINE_ID_PREFIX = "mch_"
 NOT_FOUND = "Machine token not found"
 
 
-def is_m2m_jwt(jws: CompactJWS) -> bool:
-    sub = jws.payload.get("sub")
-    return isinstance(sub, str) and sub.startswith(MACHINE_ID_PREFIX)
-
-
 KIND = TokenKind(
     name="m2m_token",
     principal=M2MAuth,
     prefixes=(PREFIX,),
-    matches_jwt=is_m2m_jwt,
+    jwt_subject_prefix=MACHINE_ID_PREFIX,
     jwt_rank=10,
     verify_path=backend.VERIFY_PATH,
     verify_field=backend.VERIFY_FIELD,
@@ -138,7 +133,7 @@ class M2MVerifier:
         token is counted against ``client``'s budget like a route's verification."""
         if token.count(".") == 2:
             jws = parse_compact(token)
-            if not is_m2m_jwt(jws):
+            if not KIND.recognises_jwt(jws):
                 # Never send another kind of JWT (a user's session) to the M2M endpoint.
                 raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an M2M token.")
             resource, _ = await self._verify_jwt(jws)

@@ -27,16 +27,11 @@ JWT_TYPES = ("application/at+jwt", "at+jwt")
 NOT_FOUND = "OAuth token not found"
 
 
-def is_oauth_jwt(jws: CompactJWS) -> bool:
-    typ = jws.header.get("typ")
-    return isinstance(typ, str) and typ in JWT_TYPES
-
-
 KIND = TokenKind(
     name="oauth_token",
     principal=OAuthAuth,
     prefixes=(PREFIX,),
-    matches_jwt=is_oauth_jwt,
+    jwt_types=JWT_TYPES,
     jwt_rank=20,
     verify_path=backend.VERIFY_PATH,
     verify_field=backend.VERIFY_FIELD,
@@ -151,7 +146,7 @@ class OAuthVerifier:
         token is counted against ``client``'s budget like a route's verification."""
         if token.count(".") == 2:
             jws = parse_compact(token)
-            if not is_oauth_jwt(jws):
+            if not KIND.recognises_jwt(jws):
                 raise TokenVerificationError(Reason.TOKEN_INVALID, "Not an OAuth access token.")
             resource, _ = await self._verify_jwt(jws)
             return resource

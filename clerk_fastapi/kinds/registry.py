@@ -3,12 +3,12 @@ OpenAPI schemes, the shared cache's principal models and the fake Clerk's endpoi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from pydantic import BaseModel
 
 from clerk_fastapi.errors import ConfigurationError, TokenVerificationError
-from clerk_fastapi.jose.compact import CompactJWS, HeaderMemo, parse_compact
+from clerk_fastapi.jose.compact import HeaderMemo, parse_compact
 from clerk_fastapi.kinds.base import Credential, TokenKind, TokenVerifier, token_digest
 
 SESSION_TOKEN = "session_token"
@@ -23,7 +23,10 @@ class KindRegistry:
         self._builtin: set[str] = set()
         self._models: dict[str, type[BaseModel]] = {}
         self._prefixed: tuple[tuple[tuple[str, ...], str], ...] = ()
-        self._jwt_matchers: tuple[tuple[Callable[[CompactJWS], bool], str], ...] = ()
+        self._jwt_kinds: tuple[TokenKind, ...] = ()
+        # The registered type names, in classification order: a new tuple on each registration
+        # (so a memo keyed on it sees the change).
+        self.token_types: tuple[str, ...] = ()
         self.parsed_headers = HeaderMemo()
 
     def add(self, kind: TokenKind, verifier: TokenVerifier, *, builtin: bool = False) -> None:
@@ -42,11 +45,10 @@ class KindRegistry:
         # A kind registered without its own principal model is not shared across processes.
         self._models = {k.name: k.principal for k in kinds if k.principal is not BaseModel}
         self._prefixed = tuple((k.prefixes, k.name) for k in kinds if k.prefixes)
-        self._jwt_matchers = tuple(
-            (k.matches_jwt, k.name)
-            for k in sorted(kinds, key=lambda k: k.jwt_rank)
-            if k.matches_jwt is not None
+        self._jwt_kinds = tuple(
+            k for k in sorted(kinds, key=lambda k: k.jwt_rank) if k.recognises_jwts
         )
+        self.token_types = tuple(self._kinds)
 
     def register(
         self,
@@ -72,9 +74,12 @@ class KindRegistry:
                 name=token_type,
                 principal=principal or (old.principal if old else BaseModel),
                 prefixes=tuple(prefixes) or (old.prefixes if old else ()),
+                jwt_types=old.jwt_types if old else (),
+                jwt_subject_prefix=old.jwt_subject_prefix if old else "",
                 matches_jwt=old.matches_jwt if old else None,
+                jwt_rank=old.jwt_rank if old else 100,
             )
-        if kind.name not in self._kinds and not kind.prefixes and kind.matches_jwt is None:
+        if kind.name not in self._kinds and not kind.prefixes and not kind.recognises_jwts:
             raise ValueError(f"token type {kind.name!r} needs prefixes to be recognised")
         # A user's kind is tried before Clerk's: it is added at the front.
         builtin = kind.name in self._builtin
@@ -101,10 +106,6 @@ class KindRegistry:
         return self._verifiers[token_type]
 
     @property
-    def token_types(self) -> tuple[str, ...]:
-        return tuple(self._kinds)
-
-    @property
     def principal_models(self) -> Mapping[str, type[BaseModel]]:
         return self._models
 
@@ -127,7 +128,8 @@ class KindRegistry:
 
     def classify(self, token: str, digest: bytes | None = None) -> Credential:
         """Clerk's ``getMachineTokenType`` order: prefixes first (a user's kinds before Clerk's),
-        then the JWT matchers (M2M before OAuth); anything else is a session token."""
+        then the kinds that recognise JWTs (M2M before OAuth); anything else is a session
+        token."""
         digest = digest or token_digest(token)
         for prefixes, name in self._prefixed:
             if token.startswith(prefixes):
@@ -139,9 +141,9 @@ class KindRegistry:
             except TokenVerificationError:
                 jws = None
         if jws is not None:
-            for matches, name in self._jwt_matchers:
-                if matches(jws):
-                    return Credential(token, name, jws, digest=digest)
+            for kind in self._jwt_kinds:
+                if kind.recognises_jwt(jws):
+                    return Credential(token, kind.name, jws, digest=digest)
         return Credential(token, SESSION_TOKEN, jws, digest=digest)
 
     def opaque_prefixes(self) -> tuple[str, ...]:

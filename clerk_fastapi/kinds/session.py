@@ -78,22 +78,23 @@ def session_auth_from_claims(claims: dict[str, Any]) -> SessionAuth:
         if isinstance(raw, list):
             org_permissions = [p for p in raw if isinstance(p, str)]
     actor = claims.get("act")
-    # Every value was checked or normalised above (and the claims by the verifier): no second
-    # validation pass in pydantic.
-    return SessionAuth.trusted(
-        token_type="session_token",
-        user_id=claims["sub"],
-        session_id=_str(claims.get("sid")),
-        session_status=_str(claims.get("sts")),
-        org_id=org_id,
-        org_role=org_role,
-        org_slug=org_slug,
-        org_permissions=org_permissions,
-        actor=actor if isinstance(actor, dict) else None,
-        factor_verification_age=_fva(claims.get("fva")),
-        features=features,
-        plans=plans,
-        claims=claims,
+    # Validated by pydantic all the same (about 1 µs more than writing its private fields).
+    return SessionAuth.model_validate(
+        {
+            "token_type": "session_token",
+            "user_id": claims["sub"],
+            "session_id": _str(claims.get("sid")),
+            "session_status": _str(claims.get("sts")),
+            "org_id": org_id,
+            "org_role": org_role,
+            "org_slug": org_slug,
+            "org_permissions": org_permissions,
+            "actor": actor if isinstance(actor, dict) else None,
+            "factor_verification_age": _fva(claims.get("fva")),
+            "features": features,
+            "plans": plans,
+            "claims": claims,
+        }
     )
 
 

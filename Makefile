@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 
-.PHONY: test-slow demo test test-clone release-check test-core test-all lint typecheck imports pytest docs bench fuzz soak clean redis-server chromium wrk parity parity-node
+.PHONY: test-slow demo test test-clone release-check test-core test-all lint typecheck imports pytest docs bench bench-compare fuzz soak clean redis-server chromium wrk parity parity-node
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -95,6 +95,11 @@ wrk:
 # Every row of issue 17 in one run (BENCH_QUICK=1: the reduced smoke run; BENCH_REPS=N).
 bench: $(STAMP_DEV) wrk
 	$(BIN)/python -m bench
+
+# Every row before (BASE, a commit) and after (the working tree), alternating whole runs:
+# make bench-compare BASE=c11f0ac [ROUNDS=2]
+bench-compare: $(STAMP_DEV) wrk
+	$(BIN)/python scripts/bench_compare.py $(BASE) --rounds $(or $(ROUNDS),2)
 
 fuzz: $(STAMP_DEV)
 	CLERK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -m "slow or not slow"

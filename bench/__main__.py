@@ -31,7 +31,7 @@ from typing import Any
 
 import httpx
 
-from bench import breakdown, inproc, report
+from bench import breakdown, inproc, inserver, report
 from bench.calling_side import calling_side
 from bench.tokens import mint, signing_key, token_pool
 from clerk_fastapi.testing import FakeClerk
@@ -244,14 +244,18 @@ def verifications(url: str) -> int:
     return int(httpx.get(url + "/_bench/stats", timeout=5).json()["verifications"])
 
 
-def whole_app(fake: FakeClerk, clerk_url: str, loader: Loader, token: str) -> dict[str, Any]:
-    env = {
+def app_env(fake: FakeClerk, clerk_url: str) -> dict[str, str]:
+    return {
         # A quick run's pool is small: shrink the cache so rotating tokens still miss it.
         **({"CLERK_SESSION_CACHE_SIZE": str(POOL // 4)} if QUICK else {}),
         "CLERK_API_URL": clerk_url,
         "CLERK_SECRET_KEY": fake.secret_key,
         "BENCH_JWK": json.dumps(fake.signing_key.public_jwk()),
     }
+
+
+def whole_app(fake: FakeClerk, clerk_url: str, loader: Loader, token: str) -> dict[str, Any]:
+    env = app_env(fake, clerk_url)
     runs: dict[str, dict[str, list[dict[str, Any]]]] = {}
     with contextlib.ExitStack() as stack:
         servers = {app: stack.enter_context(app_server(app, env)) for app in APPS}
@@ -401,6 +405,11 @@ def main() -> None:
     log(f"load generator: {results['load_generator']}")
     with fake.serve() as clerk_url:
         results["whole_app"] = whole_app(fake, clerk_url, loader, same)
+        log("inside the running server (where row 1's time goes)")
+        results["in_server"] = inserver.profile(
+            app_env(fake, clerk_url), loader, app_server, same, REPS, log
+        )
+        log(f"in the server, µs per request: {results['in_server']['us_per_request']}")
         log("whole requests in-process (where row 1's time goes)")
         results["in_app"] = breakdown.requests(fake, clerk_url, pool.tokens, REPS)
         log(f"in-process requests: {results['in_app']}")

@@ -9,13 +9,20 @@
 
 Ours are ``FastAPI(lifespan=clerk.lifespan)`` with ``Clerk()`` read from ``CLERK_*`` (the fake
 Clerk on loopback); ``GET /_bench/stats`` says how many verifications ran (not timed).
+
+``BENCH_PROFILE=1`` (``bench/inserver.py``): the server accounts for its own CPU time: inside the
+authentication dependency, in the garbage collector (inside authentication and elsewhere), and
+in all; ``POST /_bench/profile/reset`` starts over, ``GET /_bench/profile`` reports.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import os
-from typing import Any
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import jwt
 from fastapi import Depends, FastAPI, HTTPException, Request, Security
@@ -24,6 +31,97 @@ from clerk_fastapi import Auth, Clerk
 
 SCOPED_ACCEPTS = ["session_token", "oauth_token"]
 SCOPES = ["read"]
+T = TypeVar("T")
+
+
+class Profile:
+    """CPU time (``time.thread_time``: time the server is descheduled does not count) spent
+    inside authentication, in the garbage collector, and by the whole process."""
+
+    def __init__(self) -> None:
+        self.reset()
+        self._gc_started = 0.0
+        gc.callbacks.append(self._collection)
+
+    def reset(self) -> None:
+        self.requests = 0
+        self.auth = 0.0
+        self.gc = 0.0
+        self.gc_in_auth = 0.0
+        self.collections = [0, 0, 0]
+        self.in_auth = False
+        self.cpu_started = time.process_time()
+
+    def _collection(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._gc_started = time.thread_time()
+            return
+        spent = time.thread_time() - self._gc_started
+        self.gc += spent
+        if self.in_auth:
+            self.gc_in_auth += spent
+        self.collections[info["generation"]] += 1
+
+    async def timed(self, call: Callable[[], Awaitable[T]]) -> T:
+        self.requests += 1
+        self.in_auth = True
+        started = time.thread_time()
+        try:
+            return await call()
+        finally:
+            self.auth += time.thread_time() - started
+            self.in_auth = False
+
+    def report(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "cpu_s": time.process_time() - self.cpu_started,
+            "auth_s": self.auth,
+            "gc_s": self.gc,
+            "gc_in_auth_s": self.gc_in_auth,
+            "collections": self.collections,
+        }
+
+
+PROFILE = Profile() if os.environ.get("BENCH_PROFILE") == "1" else None
+
+
+def _timed(dependency: Callable[[Request], Awaitable[T]]) -> Callable[[Request], Awaitable[T]]:
+    """The dependency itself, unless profiling (then its CPU time is accounted for)."""
+    if PROFILE is None:
+        return dependency
+    profile = PROFILE
+
+    async def timed(request: Request) -> T:
+        return await profile.timed(lambda: dependency(request))
+
+    return timed
+
+
+def _profiled(app: FastAPI) -> FastAPI:
+    if PROFILE is not None:
+        profile = PROFILE
+
+        @app.post("/_bench/profile/reset")
+        async def reset() -> None:
+            profile.reset()
+
+        @app.get("/_bench/profile")
+        async def report() -> dict[str, Any]:
+            return profile.report()
+
+    return app
+
+
+class TimedAuth(Auth):
+    """``Auth``, its CPU time accounted for (only under ``BENCH_PROFILE=1``)."""
+
+    async def __call__(self, **kwargs: Any) -> Any:
+        assert PROFILE is not None
+        return await PROFILE.timed(lambda: super(TimedAuth, self).__call__(**kwargs))
+
+
+SessionAuthDependency = Auth if PROFILE is None else TimedAuth
 
 
 def _plain(kind: str) -> FastAPI:
@@ -40,7 +138,7 @@ def _plain(kind: str) -> FastAPI:
             return request.headers.get("authorization", "")
 
         @app.get("/s")
-        async def header(value: str = Depends(header_only)) -> dict[str, str]:
+        async def header(value: str = Depends(_timed(header_only))) -> dict[str, str]:
             return {"user_id": value[-8:]}
 
     elif kind == "pyjwt":
@@ -56,12 +154,14 @@ def _plain(kind: str) -> FastAPI:
                 raise HTTPException(401) from None
 
         @app.get("/s")
-        async def pyjwt_route(claims: dict[str, Any] = Depends(pyjwt_user)) -> dict[str, str]:
+        async def pyjwt_route(
+            claims: dict[str, Any] = Depends(_timed(pyjwt_user)),
+        ) -> dict[str, str]:
             return {"user_id": claims["sub"]}
 
     else:
         raise SystemExit(f"unknown BENCH_APP {kind!r}")
-    return app
+    return _profiled(app)
 
 
 def create_app() -> FastAPI:
@@ -74,7 +174,7 @@ def create_app() -> FastAPI:
     if kind == "session":
 
         @app.get("/s")
-        async def session(user: Any = Depends(Auth())) -> dict[str, str]:
+        async def session(user: Any = Depends(SessionAuthDependency())) -> dict[str, str]:
             return {"user_id": user.user_id}
 
     elif kind == "any":
@@ -98,4 +198,4 @@ def create_app() -> FastAPI:
     async def stats() -> dict[str, int]:
         return {"verifications": clerk.authenticator.verifications}
 
-    return app
+    return _profiled(app)

@@ -427,6 +427,47 @@ def breakdown_section(results: dict[str, Any]) -> list[str]:
             "verifications evicts their code and data from the CPU caches, and PyJWT pays the same.",
             "",
         ]
+    lines += in_server_section(results)
+    return lines
+
+
+def in_server_section(results: dict[str, Any]) -> list[str]:
+    """The server's own CPU per request, by part (``bench/inserver.py``)."""
+    if "in_server" not in results:
+        return []
+    us = results["in_server"]["us_per_request"]
+    header = us["header"]
+    names = {
+        "header": "header read only",
+        "pyjwt": "hand-written PyJWT",
+        "session": "`Depends(Auth())`",
+    }
+    lines = [
+        "### Inside the running server",
+        "",
+        "Each app in uvicorn under the rotating-token load of row 1, accounting for its own CPU "
+        "time per request (`bench/inserver.py`, medians of the repetitions, µs): inside the "
+        "dependency (collections excluded), in the garbage collector (wherever it ran), and "
+        "the rest (uvicorn, h11, Starlette, FastAPI, the event loop, the kernel's socket work). "
+        "The last columns are the differences from the header-only app.",
+        "",
+        "| app | CPU | authentication | GC | rest | collections per 1,000 requests "
+        "| more CPU than header-only | of which GC | of which rest |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for app, name in names.items():
+        row = us[app]
+        lines.append(
+            f"| {name} | {row['cpu']:g} | {row['authentication']:g} | {row['gc']:g} "
+            f"| {row['rest']:g} | {row['collections_per_1000']:g} "
+            + (
+                "| | | |"
+                if app == "header"
+                else f"| {row['cpu'] - header['cpu']:.1f} | {row['gc'] - header['gc']:.1f} "
+                f"| {row['rest'] - header['rest']:.1f} |"
+            )
+        )
+    lines.append("")
     return lines
 
 

@@ -83,7 +83,7 @@ class Clerk:
             self.registry.rebuild,
         )
         self.jwks.on_withdrawn = self.store.forget_kids
-        self.budget = ClientBudget(settings, clock)
+        self.budget = ClientBudget(settings, clock, self.store)
         self.calls = CallPolicy(self.store, settings, clock)
         ctx = KindContext(settings, clock, self.jwks.get_key, self.store, self.budget, self.calls)
 

@@ -47,14 +47,20 @@ def trace(
     return calls
 
 
-def summary(calls: list[tuple[str, str]]) -> str:
+def counts(calls: list[tuple[str, str]]) -> tuple[int, int, int]:
+    """Calls, modules, and returns to a module the path had already left."""
     stays = [module for i, (module, _) in enumerate(calls) if i == 0 or calls[i - 1][0] != module]
     seen: set[str] = set()
     returns = 0
     for module in stays:
         returns += module in seen
         seen.add(module)
-    return f"{len(calls)} calls, {len(seen)} modules, {returns} returns to a module already left"
+    return len(calls), len(seen), returns
+
+
+def summary(calls: list[tuple[str, str]]) -> str:
+    n, modules, returns = counts(calls)
+    return f"{n} calls, {modules} modules, {returns} returns to a module already left"
 
 
 class _Conn:
@@ -66,7 +72,8 @@ class _Conn:
         }
 
 
-def main() -> None:
+def measure() -> dict[str, list[tuple[str, str]]]:
+    """The traced calls of each path, by label."""
     fake = FakeClerk()
     clerk = fake.clerk()
     app = FastAPI()
@@ -95,8 +102,15 @@ def main() -> None:
         ): clerk.authenticate_request(conn),
         "Depends(Auth()), token in steady use": get(steady),
     }
-    for label, run in runs.items():
-        calls = trace(loop, run)
+    try:
+        return {label: trace(loop, run) for label, run in runs.items()}
+    finally:
+        loop.run_until_complete(client.aclose())
+        loop.close()
+
+
+def main() -> None:
+    for label, calls in measure().items():
         print(f"{label}: {summary(calls)}")
         if "-v" in sys.argv:
             for module, function in calls:

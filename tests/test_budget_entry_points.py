@@ -190,6 +190,44 @@ async def test_one_customer_replaying_its_key_cannot_starve_another(
     assert await send(fake_clerk.api_key(subject="user_new"), ("192.0.2.55", 1)) == 200
 
 
+# -- the budgets are the fleet's, not each worker's ------------------------------------------
+
+
+async def test_a_client_has_one_budget_across_the_workers(
+    fake_clerk: FakeClerk, redis_url: str
+) -> None:
+    """Two workers of one service share Redis: a client flooding both alternately gets one
+    budget in all (each worker used to give it a budget of its own)."""
+    workers = [route_sender(budget_clerk(fake_clerk, redis_url)) for _ in range(2)]
+    statuses = [await workers[i % 2](random_oat(), ATTACKER) for i in range(FLOOD)]
+    assert fake_clerk.hits["oauth_verify"] == BUDGET
+    assert statuses[:BUDGET] == [401] * BUDGET and set(statuses[BUDGET:]) == {503}
+
+
+async def test_a_customers_share_is_counted_across_the_workers(
+    fake_clerk: FakeClerk, redis_url: str
+) -> None:
+    """The greedy customer replays its valid key through two workers: one share of the fleet's
+    limit in all, and the other customer is still served."""
+    clock = fake_clerk.clock
+    assert isinstance(clock, FrozenClock)
+    limits = dict(cache_url=redis_url, cache_timeout=5.0, bapi_rate_limit=20, bapi_rate_window=600)
+    workers = [asgi_sender(api_key_app(fake_clerk.clerk(**limits)), "/k", "GET") for _ in "ab"]
+    greedy, other = (
+        fake_clerk.api_key(subject="user_greedy"),
+        fake_clerk.api_key(subject="user_other"),
+    )
+    assert await workers[0](other, VICTIM) == 200
+    replays = []
+    for i in range(40):
+        clock.advance(2)
+        replays.append(await workers[i % 2](greedy, ATTACKER))
+    # Each worker's first sight of the key is a never-seen token (its own budget); then the
+    # replays share 20 * 0.25 = 5 across both workers (10 when each worker counted its own).
+    assert replays.count(200) == 2 + 20 // 4 and replays[-1] == 503
+    assert await workers[1](other, VICTIM) == 200
+
+
 # -- X-Forwarded-For with ports ----------------------------------------------------------------
 
 

@@ -6,7 +6,7 @@ and ``count_shared``), so the in-process and the Redis store share one policy:
 - one call per token for all concurrent callers: in this process (single flight), then across
   the fleet when the store reaches one;
 - the Backend API rate guard (``bapi_rate_limit`` per ``bapi_rate_window``): counted by the
-  shared counter when there is one, else (or while it fails) in this process.
+  shared counter when there is one, else (or while it fails) in this process (``SharedWindow``).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from clerk_fastapi.cache.base import VerificationStore
-from clerk_fastapi.cache.window import FixedWindow
+from clerk_fastapi.cache.window import SharedWindow
 from clerk_fastapi.principals import Verified
 from clerk_fastapi.settings import ClerkSettings
 from clerk_fastapi.singleflight import SingleFlight
@@ -30,7 +30,7 @@ class CallPolicy:
         self._settings = settings
         self._clock = clock
         self._flight: SingleFlight[Verified] = SingleFlight()
-        self._window = FixedWindow()
+        self._window = SharedWindow(store, "rate")
 
     async def run_once(self, digest: bytes, fn: Callable[[], Awaitable[Verified]]) -> Verified:
         """Run ``fn`` once for all concurrent callers with the same ``digest`` (as widely as
@@ -45,14 +45,7 @@ class CallPolicy:
         limit, window = self._settings.bapi_rate_limit, self._settings.bapi_rate_window
         if limit <= 0:
             return None
-        now = self._clock()
-        index = int(now // window)
-        count = await self._store.count_shared(f"rate:{index}", int(window * 1000) + 1000)
-        if count is None:  # no shared counter, or it failed: count in this process
-            return self._window.take(limit, window, now)
-        if count > limit:
-            return (index + 1) * window - now
-        return None
+        return await self._window.take(limit, window, self._clock())
 
     def clear(self) -> None:
         self._flight.clear()

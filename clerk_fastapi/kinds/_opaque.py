@@ -95,7 +95,7 @@ class OpaquePolicy:
         budget: ClientBudget | None = None,
         calls: CallPolicy | None = None,
     ) -> None:
-        self._budget = budget or ClientBudget(settings, clock)
+        self._budget = budget or ClientBudget(settings, clock, store)
         self._calls = calls or CallPolicy(store, settings, clock)
         self._prefixes = prefixes
         self._not_found = not_found_message
@@ -136,7 +136,7 @@ class OpaquePolicy:
     async def _spend(self, credential: Credential) -> None:
         # Per-client budget and share, and the reserve for recently verified tokens
         # (``_budget``), before the fleet-wide guard: a refused stranger spends nothing of it.
-        self._budget.admit(credential)
+        await self._budget.admit(credential)
         wait = await self._calls.take_rate_token()
         if wait is not None:
             # Our own fleet-wide guard: answer 503 before Clerk would answer 429.

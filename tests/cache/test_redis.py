@@ -174,7 +174,12 @@ async def test_fleet_wide_rate_guard_answers_503_before_clerk_would(
 ) -> None:
     a, b = (
         make_app(
-            fake_clerk.clerk(cache_url=redis_url, cache_timeout=SEMANTIC_TIMEOUT, bapi_rate_limit=3)
+            fake_clerk.clerk(
+                cache_url=redis_url,
+                cache_timeout=SEMANTIC_TIMEOUT,
+                bapi_rate_limit=3,
+                rate_reserve=0.0,  # the guard alone (the reserve's split is fleet-wide too)
+            )
         )
         for _ in range(2)
     )

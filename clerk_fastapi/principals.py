@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal, NamedTuple, Union
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from clerk_fastapi.authorization import check_authorization
 
@@ -38,7 +38,10 @@ class SessionAuth(_Principal):
     )
     features: list[str] = Field(default_factory=list, description="`fea` entries, `scope:name`.")
     plans: list[str] = Field(default_factory=list, description="`pla` entries, `scope:name`.")
-    claims: dict[str, Any] = Field(default_factory=dict, description="Every claim of the token.")
+    # The verified payload as parsed (a JSON object, strictly): not copied by a second pass.
+    claims: SkipValidation[dict[str, Any]] = Field(
+        default_factory=dict, description="Every claim of the token."
+    )
 
     def has(
         self,

@@ -52,8 +52,10 @@ def _org_permissions_v2(org: dict[str, Any], features: list[str]) -> list[str]:
 
 
 def _fva(value: Any) -> tuple[int, int] | None:
-    if isinstance(value, list) and len(value) == 2 and all(type(item) is int for item in value):
-        return (value[0], value[1])
+    if isinstance(value, list) and len(value) == 2:
+        first, second = value
+        if type(first) is int and type(second) is int:
+            return (first, second)
     return None
 
 
@@ -78,7 +80,7 @@ def session_auth_from_claims(claims: dict[str, Any]) -> SessionAuth:
         if isinstance(raw, list):
             org_permissions = [p for p in raw if isinstance(p, str)]
     actor = claims.get("act")
-    # Validated by pydantic all the same (about 1 µs more than writing its private fields).
+    # Validated by pydantic all the same (the claims excepted: the verified payload itself).
     return SessionAuth.model_validate(
         {
             "token_type": "session_token",

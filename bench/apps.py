@@ -3,6 +3,8 @@
 - ``noauth``: no dependency (the ceiling).
 - ``header``: a dependency that only reads the ``Authorization`` header.
 - ``pyjwt``: a hand-written PyJWT dependency with a key built once at start-up (``BENCH_JWK``).
+- ``rsa``: the header read plus one RSA verify of the token's signature and nothing else (no
+  header, no claims): the floor of any verifying app (``bench/inserver.py`` only).
 - ``session``: ``Depends(Auth())``.
 - ``any``: ``Depends(Auth(accepts="any"))``.
 - ``scoped``: ``Security(Auth(accepts=[session, oauth]), scopes=["read"])``.
@@ -17,6 +19,7 @@ in all; ``POST /_bench/profile/reset`` starts over, ``GET /_bench/profile`` repo
 
 from __future__ import annotations
 
+import base64
 import gc
 import json
 import os
@@ -25,6 +28,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import jwt
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from fastapi import Depends, FastAPI, HTTPException, Request, Security
 
 from clerk_fastapi import Auth, Clerk
@@ -141,6 +147,28 @@ def _plain(kind: str) -> FastAPI:
         async def header(value: str = Depends(_timed(header_only))) -> dict[str, str]:
             return {"user_id": value[-8:]}
 
+    elif kind == "rsa":
+        public = jwt.PyJWK(json.loads(os.environ["BENCH_JWK"])).key
+        pkcs1, sha256 = padding.PKCS1v15(), hashes.SHA256()
+
+        async def rsa_only(request: Request) -> str:
+            token = request.headers.get("authorization", "")[7:]
+            signing_input, _, signature = token.rpartition(".")
+            try:
+                public.verify(
+                    base64.urlsafe_b64decode(signature + "=" * (-len(signature) % 4)),
+                    signing_input.encode(),
+                    pkcs1,
+                    sha256,
+                )
+            except (InvalidSignature, ValueError):
+                raise HTTPException(401) from None
+            return token
+
+        @app.get("/s")
+        async def rsa_route(value: str = Depends(_timed(rsa_only))) -> dict[str, str]:
+            return {"user_id": value[-8:]}
+
     elif kind == "pyjwt":
         key = jwt.PyJWK(json.loads(os.environ["BENCH_JWK"]))
 
@@ -166,7 +194,7 @@ def _plain(kind: str) -> FastAPI:
 
 def create_app() -> FastAPI:
     kind = os.environ.get("BENCH_APP", "noauth")
-    if kind in ("noauth", "header", "pyjwt"):
+    if kind in ("noauth", "header", "rsa", "pyjwt"):
         return _plain(kind)
     clerk = Clerk()
     app = FastAPI(lifespan=clerk.lifespan)

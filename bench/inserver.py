@@ -5,7 +5,8 @@ request. Here each app runs in uvicorn (one worker, ``BENCH_PROFILE=1``: see ``b
 under the same rotating-token load, and the server itself accounts for its CPU time per request:
 
 - ``authentication``: inside the dependency (our ``Auth``, PyJWT's ``jwt.decode`` with its header
-  parsing, or the header read), garbage collections that ran in it excluded;
+  parsing, one bare RSA verify of the signature, or the header read), garbage collections that
+  ran in it excluded;
 - ``gc``: every garbage collection, wherever it ran (the collections are triggered by the
   allocations of the whole request, so they belong to no single step);
 - ``rest``: everything else: uvicorn, h11, Starlette, FastAPI, the event loop, the kernel's
@@ -24,7 +25,12 @@ from typing import Any
 
 import httpx
 
-APPS = ("header", "pyjwt", "session")
+APPS = ("header", "rsa", "pyjwt", "session")
+
+
+# (workload, app): a different valid token on every request (row 1), or one token in steady use
+# (row 4: the cached path).
+RUNS = [("rotating", app) for app in APPS] + [("same", "header"), ("same", "session")]
 
 
 def profile(
@@ -35,8 +41,9 @@ def profile(
     reps: int,
     log: Any,
 ) -> dict[str, Any]:
-    """Per-request CPU µs by part, medians of ``reps`` interleaved load runs per app."""
-    runs: dict[str, list[dict[str, float]]] = {app: [] for app in APPS}
+    """Per-request CPU µs by part, medians of ``reps`` interleaved load runs per app and
+    workload."""
+    runs: dict[str, list[dict[str, float]]] = {f"{w}/{a}": [] for w, a in RUNS}
     with contextlib.ExitStack() as stack:
         servers = {
             app: stack.enter_context(app_server(app, {**env, "BENCH_PROFILE": "1"})) for app in APPS
@@ -44,11 +51,11 @@ def profile(
         for server in servers.values():
             loader.run(server.url, token=token, seconds=1)
         for rep in range(reps):
-            order = APPS[rep % len(APPS) :] + APPS[: rep % len(APPS)]
-            for app in order:
+            order = RUNS[rep % len(RUNS) :] + RUNS[: rep % len(RUNS)]
+            for workload, app in order:
                 url = servers[app].url
                 httpx.post(url + "/_bench/profile/reset", timeout=5)
-                loader.run(url)  # a different valid token on every request
+                loader.run(url, token=None if workload == "rotating" else token)
                 found = httpx.get(url + "/_bench/profile", timeout=5).json()
                 n = max(1, found["requests"])
                 per = {
@@ -60,15 +67,17 @@ def profile(
                     "collections_per_1000": sum(found["collections"]) / n * 1000,
                 }
                 per["rest"] = per["cpu"] - per["authentication"] - per["gc"]
-                runs[app].append(per)
+                runs[f"{workload}/{app}"].append(per)
                 log(
-                    f"in-server rep {rep + 1}/{reps} {app:8} cpu {per['cpu']:.1f} µs: "
-                    f"auth {per['authentication']:.1f}, gc {per['gc']:.1f}, rest {per['rest']:.1f}"
+                    f"in-server rep {rep + 1}/{reps} {workload:8} {app:8} "
+                    f"cpu {per['cpu']:.1f} µs: auth {per['authentication']:.1f}, "
+                    f"gc {per['gc']:.1f}, rest {per['rest']:.1f}"
                 )
     medians = {
-        app: {
-            key: round(statistics.median(run[key] for run in runs[app]), 1) for key in runs[app][0]
+        name: {
+            key: round(statistics.median(run[key] for run in found_runs), 1)
+            for key in found_runs[0]
         }
-        for app in APPS
+        for name, found_runs in runs.items()
     }
     return {"runs": runs, "us_per_request": medians}

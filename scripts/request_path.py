@@ -37,7 +37,8 @@ def trace(
     def profile(frame: Any, event: str, arg: Any) -> None:
         name = frame.f_code.co_filename
         if event == "call" and name.startswith(PACKAGE) and not name.startswith(KIT):
-            calls.append((name[len(PACKAGE) :], frame.f_code.co_qualname))
+            code = frame.f_code  # co_qualname: Python 3.11+
+            calls.append((name[len(PACKAGE) :], getattr(code, "co_qualname", code.co_name)))
 
     sys.setprofile(profile)
     try:

@@ -92,9 +92,9 @@ async def observe(pat: ModuleType, clerk_class: type[Clerk]) -> dict[str, Any]:
                 response = await client.get(path, headers=bearer(token))
                 body = response.json() if response.status_code == 200 else None
                 seen["answers"][f"{path} {label}"] = [response.status_code, body]
-    seen["verify_calls"] = transport.verify_calls
     resource = await client_of(clerk._clients, pat.PATClient).verify(SECRET)
     seen["client"] = [type(resource).__name__, resource.subject, resource.name]
+    seen["verify_calls"] = transport.verify_calls
     seen["registry"] = list(clerk.registry.token_types)
     document = app.openapi()
     seen["scheme"] = document["components"]["securitySchemes"][pat.KIND.scheme_name]

@@ -97,9 +97,10 @@ bench: $(STAMP_DEV) wrk
 	$(BIN)/python -m bench
 
 # Every row before (BASE, a commit) and after (the working tree), alternating whole runs:
-# make bench-compare BASE=c11f0ac [ROUNDS=2]
+# make bench-compare BASE=c11f0ac [ROUNDS=2] [WRITE=1: the last run of the working tree
+# becomes bench/results.json and the pages make bench writes]
 bench-compare: $(STAMP_DEV) wrk
-	$(BIN)/python scripts/bench_compare.py $(BASE) --rounds $(or $(ROUNDS),2)
+	$(BIN)/python scripts/bench_compare.py $(BASE) --rounds $(or $(ROUNDS),2) $(if $(WRITE),--write)
 
 fuzz: $(STAMP_DEV)
 	CLERK_FUZZ_EXAMPLES=20000 $(BIN)/python -m pytest tests/test_fuzz.py -m "slow or not slow"

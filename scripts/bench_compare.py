@@ -1,13 +1,14 @@
 """Compare ``make bench`` between an earlier commit and the working tree, in one run.
 
-    python scripts/bench_compare.py BASE [--rounds N]      (make bench-compare BASE=<rev>)
+    python scripts/bench_compare.py BASE [--rounds N] [--write]   (make bench-compare BASE=<rev>)
 
 Exports ``BASE`` (``git archive``) to a temporary directory and runs the whole benchmark there
 and here, alternately (``BASE, here, here, BASE, ...``: each side goes first as often), each run
 with its own apps, load generator and in-process rows, writing nothing into the docs
 (``BENCH_OUT``). Prints, per row, the median over the rounds of each side, their ranges, the
 change, and the load average around each run. ``BENCH_REPS`` (default 3 here) sets the
-repetitions inside each run. Results: ``bench/compare.json``.
+repetitions inside each run. Results: ``bench/compare.json``; with ``--write``, the last run of
+the working tree also becomes ``bench/results.json`` and the pages ``make bench`` writes.
 """
 
 from __future__ import annotations
@@ -133,6 +134,10 @@ def main() -> None:
                 out = work / f"{side}-{i}"
                 out.mkdir()
                 runs[side].append(run_bench(sides[side], out))
+        if "--write" in args:
+            last = work / f"here-{rounds - 1}" / "results.json"
+            shutil.copy(last, ROOT / "bench" / "results.json")
+            subprocess.run([sys.executable, "-m", "bench.report"], cwd=ROOT, check=True)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -23,11 +23,11 @@ from clerk_fastapi import APIKeysClient, Clerk, M2MClient, OAuthClient
 from clerk_fastapi.kinds import API_KEY, BUILTINS, M2M_TOKEN, OAUTH_TOKEN
 from clerk_fastapi.testing import FakeClerk
 from tests.kinds.fifth import pat, scenario
+from tests.test_layering import lint
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "clerk_fastapi"
 FIFTH = Path(__file__).resolve().parent / "fifth"
-LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
 class FifthClerk(Clerk):
@@ -135,12 +135,5 @@ def test_in_a_copy_of_the_package_a_fifth_builtin_is_two_modules_and_one_entry(
     assert seen["auth_object"][-1] == "PATAuth"
 
     # The new modules keep the layering (the kinds module above the Backend API module).
-    lint = subprocess.run(
-        [str(LINT_IMPORTS), "--config", str(tmp_path / "pyproject.toml"), "--no-cache"],
-        cwd=tmp_path,
-        env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert lint.returncode == 0, lint.stdout[-2000:]
+    contracts = lint(tmp_path)
+    assert contracts.returncode == 0, contracts.stdout[-2000:]

@@ -49,20 +49,19 @@ from clerk_fastapi.fastapi_auth.dependency import Auth, get_clerk
 from clerk_fastapi.fastapi_auth.errors import ClerkAuthError
 from clerk_fastapi.fastapi_auth.openapi import document_webhooks
 from clerk_fastapi.fastapi_auth.webhook import ClerkWebhook
-from clerk_fastapi.kinds import Credential, KindRegistry, TokenKind, TokenVerifier
+from clerk_fastapi.kinds import (
+    AuthObject,
+    Credential,
+    KindRegistry,
+    TokenKind,
+    TokenType,
+    TokenVerifier,
+)
 from clerk_fastapi.kinds.api_key import APIKeysClient
 from clerk_fastapi.kinds.m2m import M2MClient
 from clerk_fastapi.kinds.oauth import OAuthClient
 from clerk_fastapi.m2m_auth import ClerkM2MAuth
-from clerk_fastapi.principals import (
-    APIKeyAuth,
-    AuthObject,
-    M2MAuth,
-    OAuthAuth,
-    SessionAuth,
-    TokenType,
-    Verified,
-)
+from clerk_fastapi.principals import APIKeyAuth, M2MAuth, OAuthAuth, SessionAuth, Verified
 from clerk_fastapi.settings import ClerkSettings
 
 __all__ = [

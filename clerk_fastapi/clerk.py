@@ -8,7 +8,7 @@ import logging
 import os
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, ClassVar
 
 import anyio
 import httpx
@@ -17,19 +17,20 @@ from clerk_fastapi.auth.authenticator import AcceptsArg, Authenticator
 from clerk_fastapi.auth.credentials import Connection
 from clerk_fastapi.auth.events import Hook, Observer
 from clerk_fastapi.auth.state import RequestState
-from clerk_fastapi.backend.api_keys import APIKeys
 from clerk_fastapi.backend.http import BackendHTTP
-from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.machines import Machines
-from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.cache import VerificationStore, make_store
 from clerk_fastapi.cache.policy import CallPolicy
 from clerk_fastapi.configure import missing_key_error, settings_from
 from clerk_fastapi.errors import ConfigurationError
 from clerk_fastapi.jwks import JWKSStore
-from clerk_fastapi.kinds import SESSION_TOKEN, KindRegistry, api_key, m2m, oauth, session
+from clerk_fastapi.kinds import BUILTINS, SESSION_TOKEN, Builtin, KindRegistry
 from clerk_fastapi.kinds._budget import ClientBudget
+from clerk_fastapi.kinds.api_key import APIKeysClient
+from clerk_fastapi.kinds.builtin import client_of
 from clerk_fastapi.kinds.context import KindContext
+from clerk_fastapi.kinds.m2m import M2MClient
+from clerk_fastapi.kinds.oauth import OAuthClient
 from clerk_fastapi.settings import ClerkSettings, mask_url
 
 logger = logging.getLogger("clerk_fastapi")
@@ -43,6 +44,9 @@ class Clerk:
     code. ``transport`` routes every HTTP call (for example to an in-process
     fake), ``clock`` replaces ``time.time`` (tests freeze it).
     """
+
+    # Clerk's own token types (kinds.BUILTINS), each built and registered by every instance.
+    _builtins: ClassVar[tuple[Builtin, ...]] = BUILTINS
 
     def __init__(
         self,
@@ -87,19 +91,17 @@ class Clerk:
         self.calls = CallPolicy(self.store, settings, clock)
         ctx = KindContext(settings, clock, self.jwks.get_key, self.store, self.budget, self.calls)
 
-        # One verifier per kind; the Backend API clients verify through the same ones.
-        m2m_verifier = m2m.M2MVerifier(ctx, M2MTokens(self.http, settings))
-        oauth_verifier = oauth.OAuthVerifier(ctx, OAuthTokens(self.http, settings))
-        api_key_verifier = api_key.APIKeyVerifier(ctx, APIKeys(self.http, settings))
-        self.registry.add(
-            session.KIND, session.SessionVerifier(settings, ctx.resolve_key, clock), builtin=True
-        )
-        self.registry.add(m2m.KIND, m2m_verifier, builtin=True)
-        self.registry.add(oauth.KIND, oauth_verifier, builtin=True)
-        self.registry.add(api_key.KIND, api_key_verifier, builtin=True)
-        self.m2m = m2m.M2MClient(M2MTokens(self.http, settings), m2m_verifier)
-        self.oauth_tokens = oauth.OAuthClient(OAuthTokens(self.http, settings), oauth_verifier)
-        self.api_keys = api_key.APIKeysClient(APIKeys(self.http, settings), api_key_verifier)
+        # One verifier per kind; a type's Backend API client verifies through the same one.
+        clients: list[object] = []
+        for builtin in self._builtins:
+            built = builtin.build(ctx, self.http)
+            self.registry.add(builtin.kind, built.verifier, builtin=True)
+            if built.client is not None:
+                clients.append(built.client)
+        self._clients = tuple(clients)
+        self.m2m = client_of(clients, M2MClient)
+        self.oauth_tokens = client_of(clients, OAuthClient)
+        self.api_keys = client_of(clients, APIKeysClient)
         self.machines = Machines(self.http, settings)
 
         self.observer = Observer(on_authenticated, on_rejected)

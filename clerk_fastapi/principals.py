@@ -1,16 +1,14 @@
-"""The typed principals a route receives (a discriminated union on ``token_type``), and
-``Verified``: a principal plus how long it may be reused."""
+"""The typed principals a route receives (``kinds.AuthObject`` is their discriminated union on
+``token_type``), and ``Verified``: a principal plus how long it may be reused."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal, NamedTuple, Union
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from clerk_fastapi.authorization import check_authorization
-
-TokenType = Literal["session_token", "oauth_token", "m2m_token", "api_key"]
 
 
 class _Principal(BaseModel):
@@ -106,13 +104,6 @@ class APIKeyAuth(_MachinePrincipal):
     name: str | None = None
     user_id: str | None = Field(None, description="The subject when it is a user.")
     org_id: str | None = Field(None, description="The subject when it is an organization.")
-
-
-AuthObject = Annotated[
-    Union[SessionAuth, OAuthAuth, M2MAuth, APIKeyAuth],  # noqa: UP007 (clear in OpenAPI)
-    Field(discriminator="token_type"),
-]
-"""Any verified principal; returned from a route it documents the ``oneOf`` + discriminator."""
 
 
 class Verified(NamedTuple):

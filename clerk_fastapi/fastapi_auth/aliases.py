@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends
 
 from clerk_fastapi.fastapi_auth.dependency import Auth
-from clerk_fastapi.kinds import API_KEY, M2M_TOKEN, OAUTH_TOKEN
-from clerk_fastapi.principals import APIKeyAuth, AuthObject, M2MAuth, OAuthAuth, SessionAuth
+from clerk_fastapi.kinds import API_KEY, M2M_TOKEN, OAUTH_TOKEN, AuthObject
+from clerk_fastapi.principals import APIKeyAuth, M2MAuth, OAuthAuth, SessionAuth
 
 SessionDep = Annotated[SessionAuth, Depends(Auth())]
 """A signed-in user (session token)."""

@@ -8,14 +8,34 @@
 Each module holds everything about its type: how it is recognised (its ``KIND``), how it is
 verified (JWT and opaque), and how claims or a Backend API answer map to its resource and its
 principal. ``_jwt`` and ``_opaque`` hold what several kinds share.
+
+A built-in type is registered here, once: its module's ``BUILTIN`` in ``BUILTINS`` (every
+``Clerk`` builds and registers each; the names, prefixes, ``accepts`` and OpenAPI follow), and
+its principal in ``TokenType`` and ``AuthObject`` just below (written out: a type checker cannot
+read a union built at run time; a test checks they agree with ``BUILTINS``).
 """
+
+from typing import Annotated, Literal, Union
+
+from pydantic import Field
 
 from clerk_fastapi.kinds import api_key, m2m, oauth, session
 from clerk_fastapi.kinds.base import Credential, TokenKind, TokenVerifier, token_digest
+from clerk_fastapi.kinds.builtin import Builtin
 from clerk_fastapi.kinds.registry import KindRegistry
+from clerk_fastapi.principals import APIKeyAuth, M2MAuth, OAuthAuth, SessionAuth
 
-# Display order (OpenAPI, "any"); classification order is the registry's (see TokenKind).
-BUILTIN_KINDS: tuple[TokenKind, ...] = (session.KIND, oauth.KIND, m2m.KIND, api_key.KIND)
+# Clerk's token types, in display order (OpenAPI, "any"); classification order is the
+# registry's (see TokenKind).
+BUILTINS: tuple[Builtin, ...] = (session.BUILTIN, oauth.BUILTIN, m2m.BUILTIN, api_key.BUILTIN)
+TokenType = Literal["session_token", "oauth_token", "m2m_token", "api_key"]
+AuthObject = Annotated[
+    Union[SessionAuth, OAuthAuth, M2MAuth, APIKeyAuth],  # noqa: UP007 (clear in OpenAPI)
+    Field(discriminator="token_type"),
+]
+"""Any verified principal; returned from a route it documents the ``oneOf`` + discriminator."""
+
+BUILTIN_KINDS: tuple[TokenKind, ...] = tuple(builtin.kind for builtin in BUILTINS)
 BUILTIN_TYPES: tuple[str, ...] = tuple(kind.name for kind in BUILTIN_KINDS)
 # Clerk's opaque machine-token prefixes: a token with one of them and the shape of a JWT is
 # decoded by Clerk as a JWT, fails, and is reported as this type (Clerk's ``isJwtFormat``).
@@ -34,6 +54,7 @@ ALIASES = {"machine_token": m2m.KIND.name}
 __all__ = [
     "ALIASES",
     "API_KEY",
+    "BUILTINS",
     "BUILTIN_KINDS",
     "BUILTIN_TYPES",
     "CLERK_MACHINE_PREFIXES",
@@ -41,9 +62,12 @@ __all__ = [
     "M2M_TOKEN",
     "OAUTH_TOKEN",
     "SESSION_TOKEN",
+    "AuthObject",
+    "Builtin",
     "Credential",
     "KindRegistry",
     "TokenKind",
+    "TokenType",
     "TokenVerifier",
     "token_digest",
 ]

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from clerk_fastapi.backend import api_keys as backend
 from clerk_fastapi.backend.api_keys import APIKeys
+from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.backend.resources import APIKey
 from clerk_fastapi.kinds import _opaque
 from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.kinds.builtin import Built, Builtin
 from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.principals import APIKeyAuth, Verified
 
@@ -86,3 +88,13 @@ class APIKeysClient(APIKeys):
         the fleet-wide rate limit is spent: the same budgets a route's verification draws on.
         """
         return await self._verifier.resource(secret, client=client)
+
+
+def build(ctx: KindContext, http: BackendHTTP) -> Built:
+    """The route verifier and ``clerk.api_keys``, which verifies through it."""
+    api = APIKeys(http, ctx.settings)
+    verifier = APIKeyVerifier(ctx, api)
+    return Built(verifier, APIKeysClient(api, verifier))
+
+
+BUILTIN = Builtin(KIND, build)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any, Literal
 
 from clerk_fastapi.backend import m2m as backend
+from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.backend.m2m import M2MTokens
 from clerk_fastapi.backend.resources import M2MToken
 from clerk_fastapi.errors import ConfigurationError, Reason, TokenVerificationError
@@ -19,6 +20,7 @@ from clerk_fastapi.jose import claims as jwt_claims
 from clerk_fastapi.jose.compact import CompactJWS, parse_compact
 from clerk_fastapi.kinds import _jwt, _opaque
 from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.kinds.builtin import Built, Builtin
 from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.m2m_auth import ClerkM2MAuth
 from clerk_fastapi.principals import M2MAuth, Verified
@@ -225,3 +227,13 @@ class M2MClient(M2MTokens):
             clock=self._verifier.clock,
             plain_http_inside_private_network=plain_http_inside_private_network,
         )
+
+
+def build(ctx: KindContext, http: BackendHTTP) -> Built:
+    """The route verifier and ``clerk.m2m``, which verifies through it."""
+    api = M2MTokens(http, ctx.settings)
+    verifier = M2MVerifier(ctx, api)
+    return Built(verifier, M2MClient(api, verifier))
+
+
+BUILTIN = Builtin(KIND, build)

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from clerk_fastapi.backend import oauth as backend
+from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.backend.oauth import OAuthTokens
 from clerk_fastapi.backend.resources import OAuthAccessToken
 from clerk_fastapi.errors import Reason, TokenVerificationError
 from clerk_fastapi.jose.compact import CompactJWS, parse_compact
 from clerk_fastapi.kinds import _jwt, _opaque
 from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.kinds.builtin import Built, Builtin
 from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.principals import OAuthAuth, Verified
 
@@ -187,3 +189,13 @@ class OAuthClient(OAuthTokens):
         limit is spent.
         """
         return await self._verifier.resource(access_token, client=client)
+
+
+def build(ctx: KindContext, http: BackendHTTP) -> Built:
+    """The route verifier and ``clerk.oauth_tokens``, which verifies through it."""
+    api = OAuthTokens(http, ctx.settings)
+    verifier = OAuthVerifier(ctx, api)
+    return Built(verifier, OAuthClient(api, verifier))
+
+
+BUILTIN = Builtin(KIND, build)

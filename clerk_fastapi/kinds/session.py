@@ -12,12 +12,15 @@ from collections.abc import Callable
 from typing import Any
 
 from clerk_fastapi.authorization import split_by_scope
+from clerk_fastapi.backend.http import BackendHTTP
 from clerk_fastapi.errors import Reason, TokenVerificationError
 from clerk_fastapi.jose import claims as jwt_claims
 from clerk_fastapi.jose.keys import VerificationKey
 from clerk_fastapi.jose.verify import KeyResolver, verify_signature
 from clerk_fastapi.kinds._jwt import SESSION_CATEGORIES, cache_until, kid_of, parsed
 from clerk_fastapi.kinds.base import Credential, TokenKind
+from clerk_fastapi.kinds.builtin import Built, Builtin
+from clerk_fastapi.kinds.context import KindContext
 from clerk_fastapi.principals import SessionAuth, Verified
 from clerk_fastapi.settings import ClerkSettings
 
@@ -160,3 +163,11 @@ KIND = TokenKind(
     scoped=False,
     from_compact=lambda raw: session_auth_from_claims(json.loads(raw)),
 )
+
+
+def build(ctx: KindContext, http: BackendHTTP) -> Built:
+    """Networkless: no Backend API client."""
+    return Built(SessionVerifier(ctx.settings, ctx.resolve_key, ctx.clock))
+
+
+BUILTIN = Builtin(KIND, build)

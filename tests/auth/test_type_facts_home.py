@@ -5,14 +5,14 @@ name them), so a wrong or new one has one home."""
 from __future__ import annotations
 
 import re
+import typing
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from clerk_fastapi import ClerkSettings
-from clerk_fastapi.kinds import BUILTIN_KINDS, BUILTIN_TYPES, m2m
-from clerk_fastapi.principals import TokenType
+from clerk_fastapi.kinds import BUILTIN_KINDS, BUILTIN_TYPES, AuthObject, TokenType, m2m
 
 PACKAGE = Path(__file__).resolve().parents[2] / "clerk_fastapi"
 # Quoted type names and Clerk's prefixes, as code (docstrings and comments are prose).
@@ -66,7 +66,10 @@ def test_no_type_fact_outside_the_kinds(path: Path) -> None:
 
 
 def test_the_allowed_literals_agree_with_the_kind_records() -> None:
-    assert set(TokenType.__args__) == set(BUILTIN_TYPES)  # type: ignore[attr-defined]
+    # Written out beside ``kinds.BUILTINS`` for type checkers; the same types, in its order.
+    assert TokenType.__args__ == BUILTIN_TYPES  # type: ignore[attr-defined]
+    union = typing.get_args(AuthObject)[0]
+    assert typing.get_args(union) == tuple(kind.principal for kind in BUILTIN_KINDS)
     for kind in BUILTIN_KINDS:
         assert kind.principal.model_fields["token_type"].default == kind.name
     ClerkSettings(machine_id=f"{m2m.MACHINE_ID_PREFIX}abc")

@@ -178,7 +178,8 @@ class Clerk:
         ``authenticate_request``). ``client``: the address the token came from, for the
         per-client budget of Backend API calls (``None``: one shared bucket for every call
         without a client)."""
-        self.check()
+        if self._missing_key is not None:
+            raise self._missing_key  # check(), without a call on every token
         return await self.authenticator.authenticate_token(
             token, accepts, machine_secret_key=machine_secret_key, client=client
         )

@@ -126,7 +126,7 @@ class Authenticator:
         else:
             state = await self._decide(token, spec, "header", context, conn, machine_secret_key)
         # One event per request, however many Auth dependencies; nothing when nobody listens
-        # (Observer.wants, spelled out: every request passes here).
+        # (a hook, telemetry, or the logger at the decision's level).
         observer = self.observer
         if state.source != "memo" and (observer.hooked or logger.isEnabledFor(state.log_level)):
             await observer.emit(state, context.started, spec)
@@ -149,8 +149,9 @@ class Authenticator:
         state = await self._decide(
             token, spec, carrier, context, None, machine_secret_key, check, client
         )
-        if self.observer.wants(state):
-            await self.observer.emit(state, context.started, spec)
+        observer = self.observer
+        if observer.hooked or logger.isEnabledFor(state.log_level):
+            await observer.emit(state, context.started, spec)
         return state
 
     async def _decide(

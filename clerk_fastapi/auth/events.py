@@ -57,7 +57,9 @@ class Observer:
         self._listen()
 
     def _listen(self) -> None:
-        # Read on every decision, so kept as a plain attribute rather than worked out each time.
+        # Read on every decision, so kept as a plain attribute rather than worked out each time:
+        # a decision is emitted when ``hooked`` or the logger is enabled at ``state.log_level``
+        # (checked inline by the authenticator's two entry points).
         self.hooked = (
             self._on_authenticated is not None
             or self._on_rejected is not None
@@ -92,11 +94,6 @@ class Observer:
     def telemetry(self, record: Callable[[AuthEvent], None] | None) -> None:
         self._telemetry = record
         self._listen()
-
-    def wants(self, state: RequestState) -> bool:
-        """Whether anybody listens for this decision (checked before building an event): a
-        hook, telemetry, or the logger at the decision's level."""
-        return self.hooked or logger.isEnabledFor(state.log_level)
 
     async def emit(
         self, state: RequestState, started: float, accepts: Accepts | None = None

@@ -57,14 +57,11 @@ class RequestState:
     log_level: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        auth = self.auth if self.status == "signed-in" else None
-        if (
-            self.treat_pending_as_signed_out
-            and isinstance(auth, SessionAuth)
-            and auth.session_status == "pending"
-        ):
-            auth = None
-        object.__setattr__(self, "principal", auth)
+        object.__setattr__(
+            self,
+            "principal",
+            self.to_auth(treat_pending_as_signed_out=self.treat_pending_as_signed_out),
+        )
         object.__setattr__(self, "log_level", LOG_LEVELS.get(self.error, logging.INFO))
 
     @property
@@ -77,16 +74,11 @@ class RequestState:
 
     def to_auth(self, *, treat_pending_as_signed_out: bool | None = None) -> Any:
         """The verified principal, or ``None`` (signed out, or a pending session by default)."""
-        if treat_pending_as_signed_out is None or self.status != "signed-in":
+        if treat_pending_as_signed_out is None:
             return self.principal
-        auth = self.auth
-        if (
-            treat_pending_as_signed_out
-            and isinstance(auth, SessionAuth)
-            and auth.session_status == "pending"
-        ):
+        if self.status != "signed-in" or (treat_pending_as_signed_out and self.is_pending):
             return None
-        return auth
+        return self.auth
 
 
 # Messages say in plain words what failed (Clerk's are empty for these).

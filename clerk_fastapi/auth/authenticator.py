@@ -6,6 +6,7 @@ can (``auth/cached.py``), else takes the cookie path (``auth/cookie_path.py``) o
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable
 
 from clerk_fastapi.auth.accepts import Accepts, normalize_accepts
@@ -111,20 +112,30 @@ class Authenticator:
             else:
                 cookie, check = found
                 state = await self._decide(
-                    cookie, spec, "cookie", context, conn, machine_secret_key, check
+                    cookie,
+                    token_digest(cookie),
+                    spec,
+                    "cookie",
+                    context,
+                    conn,
+                    machine_secret_key,
+                    check,
                 )
         elif machine_secret_key is None and len(token) <= self._max_length:
             # The usual request: a header token, verified before (a hash, done with the header
             # read, and one lookup) or not.
             digest = context.digest
             assert digest is not None
-            state = self.cached.answer(context, digest, spec, digest)
+            state = self.cached.answer(token, digest, spec, digest, context)
             if state is None:
                 state = await self.pipeline.run(
-                    token, digest, digest, spec, "header", context, conn
+                    token, digest, digest, spec, "header", context.memo, conn
                 )
         else:
-            state = await self._decide(token, spec, "header", context, conn, machine_secret_key)
+            assert context.digest is not None
+            state = await self._decide(
+                token, context.digest, spec, "header", context, conn, machine_secret_key
+            )
         # One event per request, however many Auth dependencies; nothing when nobody listens
         # (a hook, telemetry, or the logger at the decision's level).
         observer = self.observer
@@ -143,23 +154,25 @@ class Authenticator:
     ) -> RequestState:
         """Authenticate a bare token (no request), with the same rules; a Backend API call is
         counted against ``client``'s budget (``None``: the shared no-client bucket)."""
+        started = time.perf_counter()
         spec = self.normalize(accepts)
-        context = RequestContext.for_token(token, carrier)
         check = self.cookie_path.checks(0) if carrier == "cookie" else None
+        # No request: no context to share, no memo (one token, verified once).
         state = await self._decide(
-            token, spec, carrier, context, None, machine_secret_key, check, client
+            token, token_digest(token), spec, carrier, None, None, machine_secret_key, check, client
         )
         observer = self.observer
         if observer.hooked or logger.isEnabledFor(state.log_level):
-            await observer.emit(state, context.started, spec)
+            await observer.emit(state, started, spec)
         return state
 
     async def _decide(
         self,
         token: str,
+        digest: bytes,
         spec: Accepts,
         carrier: Carrier,
-        context: RequestContext,
+        context: RequestContext | None,
         conn: Connection | None,
         machine_secret_key: str | None,
         check: CookieCheck | None = None,
@@ -167,9 +180,6 @@ class Authenticator:
     ) -> RequestState:
         """The rest: the length cap, the result cache (header tokens; under the per-call
         machine secret key when one is given), then the pipeline."""
-        digest = context.digest if carrier == "header" else None
-        if digest is None:
-            digest = token_digest(token)
         if len(token) > self._max_length:
             return self.outcomes.signed_out(
                 spec.single, Reason.TOKEN_INVALID, "The token is too long.", "invalid_token"
@@ -180,9 +190,18 @@ class Authenticator:
             else self.cached.key(token, digest, machine_secret_key)
         )
         if carrier == "header":
-            state = self.cached.answer(context, key, spec, digest)
+            state = self.cached.answer(token, key, spec, digest, context)
             if state is not None:
                 return state
         return await self.pipeline.run(
-            token, key, digest, spec, carrier, context, conn, machine_secret_key, check, client
+            token,
+            key,
+            digest,
+            spec,
+            carrier,
+            context.memo if context is not None else None,
+            conn,
+            machine_secret_key,
+            check,
+            client,
         )

@@ -47,13 +47,19 @@ class CachedAnswers:
         return keyed
 
     def answer(
-        self, context: RequestContext, key: bytes, spec: Accepts, digest: bytes
+        self,
+        token: str,
+        key: bytes,
+        spec: Accepts,
+        digest: bytes,
+        context: RequestContext | None = None,
     ) -> RequestState | None:
         """The state for a result this instance holds (or a mismatch, when the route does not
-        accept its type), else ``None``. The request looks once per key: a second ``Auth``
-        of the same request gets the first one's answer, or its memo."""
-        looked = context.looked
-        if looked is not None and looked[0] is self and looked[1] == key:
+        accept its type), else ``None``. A request (``context``) looks once per key: a second
+        ``Auth`` of the same request gets the first one's answer, or its memo."""
+        if context is None:
+            cached = self.store.peek(key)
+        elif (looked := context.looked) is not None and looked[0] is self and looked[1] == key:
             cached = context.found
         else:
             cached = context.found = self.store.peek(key)
@@ -69,9 +75,7 @@ class CachedAnswers:
                 del states[next(iter(states))]
             states[key] = state
         if state.token_type not in spec.types:  # spec: resolved by Authenticator.normalize
-            return self._outcomes.mismatch(
-                spec, context.token or "", digest.hex()[:12], state.token_type or ""
-            )
+            return self._outcomes.mismatch(spec, token, digest.hex()[:12], state.token_type or "")
         return state
 
     def forget(self, token: str) -> None:

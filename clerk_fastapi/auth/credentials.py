@@ -148,17 +148,11 @@ class RequestContext:
         "token",
     )
 
-    def __init__(
-        self, conn: Connection | None, presented: Presented = NOTHING, *, memo: bool = True
-    ) -> None:
-        """The context of ``conn`` (its ``Authorization`` header read here), or, without a
-        connection, of the ``presented`` token."""
+    def __init__(self, conn: Connection) -> None:
+        """The context of ``conn``: its ``Authorization`` header is read here."""
         # No reference to the connection: the context lives in the connection's scope, and a
         # cycle would leave every request's objects to the garbage collector.
-        if conn is not None:
-            presented, digest = read_authorization(conn)
-        else:
-            digest = token_digest(presented.token) if presented.token is not None else None
+        presented, digest = read_authorization(conn)
         self.token = presented.token
         self.carrier: Carrier = presented.carrier
         self.malformed = presented.malformed
@@ -169,7 +163,7 @@ class RequestContext:
         self.found: Verified | None = None
         # Verification outcomes by (authenticator, digest): a request with several ``Auth``
         # dependencies verifies its token once.
-        self.memo: dict[Any, Any] | None = {} if memo else None
+        self.memo: dict[Any, Any] = {}
 
     @classmethod
     def of(cls, conn: Connection) -> RequestContext:
@@ -179,8 +173,3 @@ class RequestContext:
         if context is None:
             context = scope[CONTEXT_KEY] = cls(conn)
         return context
-
-    @classmethod
-    def for_token(cls, token: str, carrier: Carrier = "header") -> RequestContext:
-        """A bare token, with no connection (``authenticate_token``)."""
-        return cls(None, Presented(token, carrier), memo=False)

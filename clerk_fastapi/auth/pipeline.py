@@ -8,17 +8,13 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from clerk_fastapi.auth.accepts import Accepts
 from clerk_fastapi.auth.client import client_address
 from clerk_fastapi.auth.cookie_path import CookieCheck
 from clerk_fastapi.auth.cookies import Instance, has_refresh_cookie, parse_cookie_header
-from clerk_fastapi.auth.credentials import (
-    Connection,
-    RequestContext,
-    header_values,
-    request_method,
-)
+from clerk_fastapi.auth.credentials import Connection, header_values, request_method
 from clerk_fastapi.auth.state import Outcomes, RequestState, Source
 from clerk_fastapi.cache.base import VerificationStore
 from clerk_fastapi.errors import (
@@ -96,7 +92,7 @@ class Pipeline:
         digest: bytes,
         spec: Accepts,
         carrier: Carrier,
-        context: RequestContext,
+        memo: dict[Any, Any] | None,
         conn: Connection | None,
         machine_secret_key: str | None = None,
         cookie_check: CookieCheck | None = None,
@@ -137,7 +133,7 @@ class Pipeline:
             if shared is not None:
                 return outcomes.signed_in(credential.token_type, shared, fingerprint, "cache")
 
-        memo = context.memo
+        # The request's verification outcomes (None: a bare token, verified once).
         memo_key = (id(self), key)
         outcome = memo.get(memo_key) if memo is not None else None
         source: Source = "memo"

@@ -113,9 +113,10 @@ def test_v2_claims_and_has(case: str, permissions: list[str]) -> None:
         assert auth.has(**{kind: value}) is answer, query
 
 
-def test_a_principal_built_without_validation_equals_a_validated_one() -> None:
-    """The cold path builds SessionAuth without a validation pass: it must be the same model a
-    validating constructor gives for the same claims (every field, JSON, equality, has())."""
+def test_a_principal_built_from_the_claims_it_carries_equals_a_fully_validated_one() -> None:
+    """The cold path passes pydantic only the fields a token carries (the rest are defaults):
+    it must be the same model as one validated with every field given (every field, JSON,
+    equality, has()), with an organisation and without."""
     from clerk_fastapi import SessionAuth
     from clerk_fastapi.kinds.session import session_auth_from_claims
     from clerk_fastapi.testing import FakeClerk
@@ -129,5 +130,9 @@ def test_a_principal_built_without_validation_equals_a_validated_one() -> None:
         checked = SessionAuth.model_validate(fast.model_dump())
         assert fast == checked
         assert fast.model_dump_json() == checked.model_dump_json()
-        assert set(fast.model_fields_set) == set(SessionAuth.model_fields)
         assert fast.has(permission="org:notes:read") and fast.has(role="org:admin")
+        assert (fast.org_id, fast.org_role) == ("org_1", "org:admin")
+    bare = session_auth_from_claims(fake.session_claims())
+    assert bare == SessionAuth.model_validate(bare.model_dump())
+    assert (bare.org_id, bare.org_permissions, bare.features, bare.actor) == (None, [], [], None)
+    assert not bare.has(role="org:admin")

@@ -159,6 +159,16 @@ async def test_verifications_without_a_client_share_one_bucket(
     assert fake_clerk.hits["api_key_verify"] == 0
 
 
+def at_a_window_start(fake_clerk: FakeClerk, window: int) -> FrozenClock:
+    """The fake's clock moved to the start of a shared window: the fleet's windows are aligned
+    on the clock, and a test that advances it must not cross into a new window (and a new
+    share) at whatever time of day it runs."""
+    clock = fake_clerk.clock
+    assert isinstance(clock, FrozenClock)
+    clock.set((clock() // window + 1) * window)
+    return clock
+
+
 # -- a valid key replayed by one customer ------------------------------------------------------
 
 
@@ -167,8 +177,7 @@ async def test_one_customer_replaying_its_key_cannot_starve_another(
 ) -> None:
     """The opaque cache is off (instant revocation): each replay asks Clerk. 20 calls per
     600 s fleet-wide; the greedy customer's valid key used to take every one of them."""
-    clock = fake_clerk.clock
-    assert isinstance(clock, FrozenClock)
+    clock = at_a_window_start(fake_clerk, 600)
     clerk = fake_clerk.clerk(
         cache_url=redis_url, cache_timeout=5.0, bapi_rate_limit=20, bapi_rate_window=600
     )
@@ -209,8 +218,7 @@ async def test_a_customers_share_is_counted_across_the_workers(
 ) -> None:
     """The greedy customer replays its valid key through two workers: one share of the fleet's
     limit in all, and the other customer is still served."""
-    clock = fake_clerk.clock
-    assert isinstance(clock, FrozenClock)
+    clock = at_a_window_start(fake_clerk, 600)
     limits = dict(cache_url=redis_url, cache_timeout=5.0, bapi_rate_limit=20, bapi_rate_window=600)
     workers = [asgi_sender(api_key_app(fake_clerk.clerk(**limits)), "/k", "GET") for _ in "ab"]
     greedy, other = (

@@ -28,7 +28,7 @@ LOG_LEVELS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, init=False)
 class RequestState:
     """The outcome of ``authenticate_request``, as in Clerk's JS SDK.
 
@@ -39,30 +39,55 @@ class RequestState:
 
     status: Literal["signed-in", "signed-out"]
     token_type: str | None
-    reason: str | None = None
-    message: str = ""
-    error: ErrorKind | None = None
-    auth: BaseModel | None = None
-    retry_after: float | None = None
-    fingerprint: str | None = None
-    treat_pending_as_signed_out: bool = True
+    reason: str | None
+    message: str
+    error: ErrorKind | None
+    auth: BaseModel | None
+    retry_after: float | None
+    fingerprint: str | None
+    treat_pending_as_signed_out: bool
     # Where the answer came from: "verified" now, the result "cache", or this request's "memo".
-    source: Source | None = None
+    source: Source | None
     # The type of the token that was presented, when it is not ``token_type`` (a type mismatch:
     # ``token_type`` is then the route's, as in Clerk). Logs name both.
-    presented_type: str | None = None
+    presented_type: str | None
     # Worked out once, when the state is made (a cached state answers many requests):
     # ``to_auth()`` with the state's own pending rule, and the level its decision is logged at.
     principal: Any = field(init=False, repr=False, compare=False)
     log_level: int = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(
-            self,
-            "principal",
-            self.to_auth(treat_pending_as_signed_out=self.treat_pending_as_signed_out),
+    def __init__(
+        self,
+        status: Literal["signed-in", "signed-out"],
+        token_type: str | None,
+        reason: str | None = None,
+        message: str = "",
+        error: ErrorKind | None = None,
+        auth: BaseModel | None = None,
+        retry_after: float | None = None,
+        fingerprint: str | None = None,
+        treat_pending_as_signed_out: bool = True,
+        source: Source | None = None,
+        presented_type: str | None = None,
+    ) -> None:
+        # Written into the instance's dict at once: a frozen dataclass's own __init__ pays one
+        # object.__setattr__ per field, a microsecond on every new token.
+        values = self.__dict__
+        values.update(
+            status=status,
+            token_type=token_type,
+            reason=reason,
+            message=message,
+            error=error,
+            auth=auth,
+            retry_after=retry_after,
+            fingerprint=fingerprint,
+            treat_pending_as_signed_out=treat_pending_as_signed_out,
+            source=source,
+            presented_type=presented_type,
         )
-        object.__setattr__(self, "log_level", LOG_LEVELS.get(self.error, logging.INFO))
+        values["principal"] = self.to_auth(treat_pending_as_signed_out=treat_pending_as_signed_out)
+        values["log_level"] = LOG_LEVELS.get(error, logging.INFO)
 
     @property
     def is_authenticated(self) -> bool:

@@ -33,3 +33,22 @@ async def test_a_state_turned_signed_out_loses_its_principal(fake_clerk: FakeCle
     refused = dataclasses.replace(state, status="signed-out", auth=None, error="invalid_token")
     assert refused.principal is None and not refused.is_authenticated
     assert refused.log_level > state.log_level  # a refusal is logged at INFO, a success at DEBUG
+
+
+async def test_a_cached_state_cannot_be_changed_by_the_route_it_answered(
+    fake_clerk: FakeClerk,
+) -> None:
+    """One route's code cannot rewrite the state the cache serves to the next request."""
+    clerk = fake_clerk.clerk()
+    token = fake_clerk.session_token(user_id="user_1")
+    await clerk.authenticate_token(token)
+    served = await clerk.authenticate_token(token)
+    assert served.source == "cache"
+    for name, value in (("status", "signed-out"), ("auth", None), ("principal", None)):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(served, name, value)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del served.auth
+    again = await clerk.authenticate_token(token)
+    assert again.status == "signed-in" and again.principal.user_id == "user_1"
+    assert again == served and "user_1" in repr(again)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -50,6 +51,10 @@ class BackendHTTP:
         # Loading the CA bundle is most of the cost of a client (tens of ms, seconds on a busy
         # machine): do it now, at construction, never inside the event loop on a request.
         self._ssl_context = httpx.create_ssl_context() if transport is None else None
+        # Likewise anyio's asyncio backend, which its first deadline (``fail_after``) imports:
+        # over 10 ms in the event loop on an app's first request to Clerk (bench row 8).
+        with contextlib.suppress(ImportError):
+            importlib.import_module("anyio._backends._asyncio")
         self._client: httpx.AsyncClient | None = self._new_client()
         self.telemetry: Telemetry | None = None  # set by telemetry.instrument
 

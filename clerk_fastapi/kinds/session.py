@@ -71,13 +71,23 @@ def _fva(value: Any) -> tuple[int, int] | None:
 # What ``SessionAuth.model_validate`` calls, without its per-call keyword handling (a third
 # of the cost of validating a principal).
 _validate_session = SessionAuth.__pydantic_validator__.validate_python
+# Every field's default, each principal starting from a copy: every field is then set, as in
+# one decoded from Redis, so ``model_dump(exclude_unset=True)`` keeps ``token_type`` (the
+# union's discriminator). Pydantic copies the lists it validates: none is shared.
+_DEFAULTS: dict[str, Any] = {
+    name: info.get_default(call_default_factory=True)
+    for name, info in SessionAuth.model_fields.items()
+    if not info.is_required()
+}
 
 
 def session_auth_from_claims(claims: dict[str, Any]) -> SessionAuth:
     """The principal of a verified payload, validated by pydantic (the claims excepted: the
-    verified payload itself). Only the fields the token carries are passed: most tokens carry
-    no organisation, features, plans or actor, and pydantic fills in their defaults."""
-    fields: dict[str, Any] = {"user_id": claims["sub"], "claims": claims}
+    verified payload itself). Only the claims the token carries are read: most tokens carry
+    no organisation, features, plans or actor, and keep the defaults."""
+    fields = _DEFAULTS.copy()
+    fields["user_id"] = claims["sub"]
+    fields["claims"] = claims
     for field, claim in _SESSION_CLAIMS:
         value = claims.get(claim)
         if value is not None:

@@ -113,26 +113,71 @@ def test_v2_claims_and_has(case: str, permissions: list[str]) -> None:
         assert auth.has(**{kind: value}) is answer, query
 
 
-def test_a_principal_built_from_the_claims_it_carries_equals_a_fully_validated_one() -> None:
-    """The cold path passes pydantic only the fields a token carries (the rest are defaults):
-    it must be the same model as one validated with every field given (every field, JSON,
-    equality, has()), with an organisation and without."""
-    from clerk_fastapi import SessionAuth
-    from clerk_fastapi.kinds.session import session_auth_from_claims
-    from clerk_fastapi.testing import FakeClerk
+def test_a_session_principal_maps_every_claim_and_has_every_field_set() -> None:
+    """Every claim Clerk puts in a session token lands in its field (v1 and v2), absent ones
+    keep their defaults, and every field counts as set, as in a principal decoded from Redis:
+    ``model_dump(exclude_unset=True)`` keeps ``token_type``, so it validates as the union."""
+    from pydantic import TypeAdapter
 
-    fake = FakeClerk()
-    for version in (1, 2):
-        claims = fake.session_claims(
-            org_id="org_1", role="admin", permissions=["org:notes:read"], version=version
-        )
-        fast = session_auth_from_claims(claims)
-        checked = SessionAuth.model_validate(fast.model_dump())
-        assert fast == checked
-        assert fast.model_dump_json() == checked.model_dump_json()
-        assert fast.has(permission="org:notes:read") and fast.has(role="org:admin")
-        assert (fast.org_id, fast.org_role) == ("org_1", "org:admin")
-    bare = session_auth_from_claims(fake.session_claims())
-    assert bare == SessionAuth.model_validate(bare.model_dump())
-    assert (bare.org_id, bare.org_permissions, bare.features, bare.actor) == (None, [], [], None)
-    assert not bare.has(role="org:admin")
+    from clerk_fastapi.kinds import AuthObject
+    from clerk_fastapi.kinds.session import session_auth_from_claims
+
+    common = {
+        "sub": "user_1",
+        "sid": "sess_1",
+        "sts": "active",
+        "act": {"sub": "user_admin"},
+        "fva": [3, -1],
+        "fea": "o:notes, u:export",
+        "pla": "u:pro",
+    }
+    v1 = {
+        **common,
+        "org_id": "org_1",
+        "org_role": "org:admin",
+        "org_slug": "acme",
+        "org_permissions": ["org:notes:read", 7],
+    }
+    v2 = {
+        **common,
+        "v": 2,
+        "o": {"id": "org_1", "rol": "admin", "slg": "acme", "per": "read", "fpm": "1"},
+    }
+    for claims in (v1, v2):
+        auth = session_auth_from_claims(claims)
+        assert auth.model_dump(exclude={"claims"}) == {
+            "token_type": "session_token",
+            "user_id": "user_1",
+            "session_id": "sess_1",
+            "session_status": "active",
+            "org_id": "org_1",
+            "org_role": "org:admin",
+            "org_slug": "acme",
+            "org_permissions": ["org:notes:read"],
+            "actor": {"sub": "user_admin"},
+            "factor_verification_age": (3, -1),
+            "features": ["o:notes", "u:export"],
+            "plans": ["u:pro"],
+        }
+        assert auth.claims is claims
+        assert auth.model_fields_set == set(SessionAuth.model_fields)
+        unset_dropped = auth.model_dump(exclude_unset=True)
+        assert TypeAdapter(AuthObject).validate_python(unset_dropped) == auth
+
+    bare = session_auth_from_claims({"sub": "user_2"})
+    assert bare.model_dump(exclude={"claims", "user_id", "token_type"}) == {
+        "session_id": None,
+        "session_status": None,
+        "org_id": None,
+        "org_role": None,
+        "org_slug": None,
+        "org_permissions": [],
+        "actor": None,
+        "factor_verification_age": None,
+        "features": [],
+        "plans": [],
+    }
+    assert bare.model_fields_set == set(SessionAuth.model_fields)
+    # The defaults are not shared between principals.
+    bare.features.append("u:leak")
+    assert session_auth_from_claims({"sub": "user_3"}).features == []

@@ -54,12 +54,6 @@ def _org_permissions_v2(org: dict[str, Any], features: list[str]) -> list[str]:
     return result
 
 
-# (field, claim) of the string claims a session token may carry; the v1 organisation claims
-# share their fields' names.
-_SESSION_CLAIMS = (("session_id", "sid"), ("session_status", "sts"))
-_V1_ORG_CLAIMS = ("org_id", "org_role", "org_slug")
-
-
 def _fva(value: Any) -> tuple[int, int] | None:
     if isinstance(value, list) and len(value) == 2:
         first, second = value
@@ -83,15 +77,13 @@ _DEFAULTS: dict[str, Any] = {
 
 def session_auth_from_claims(claims: dict[str, Any]) -> SessionAuth:
     """The principal of a verified payload, validated by pydantic (the claims excepted: the
-    verified payload itself). Only the claims the token carries are read: most tokens carry
-    no organisation, features, plans or actor, and keep the defaults."""
+    verified payload itself). Most tokens carry no organisation, features, plans or actor:
+    those fields keep their defaults."""
     fields = _DEFAULTS.copy()
     fields["user_id"] = claims["sub"]
     fields["claims"] = claims
-    for field, claim in _SESSION_CLAIMS:
-        value = claims.get(claim)
-        if value is not None:
-            fields[field] = _str(value)
+    fields["session_id"] = _str(claims.get("sid"))
+    fields["session_status"] = _str(claims.get("sts"))
     features: list[str] = []
     if "fea" in claims:
         features = fields["features"] = _csv(claims["fea"])
@@ -106,10 +98,9 @@ def session_auth_from_claims(claims: dict[str, Any]) -> SessionAuth:
             fields["org_role"] = f"org:{role}" if role else None
             fields["org_permissions"] = _org_permissions_v2(org, features)
     else:
-        for field in _V1_ORG_CLAIMS:
-            value = claims.get(field)
-            if value is not None:
-                fields[field] = _str(value)
+        fields["org_id"] = _str(claims.get("org_id"))
+        fields["org_role"] = _str(claims.get("org_role"))
+        fields["org_slug"] = _str(claims.get("org_slug"))
         raw = claims.get("org_permissions")
         if isinstance(raw, list):
             fields["org_permissions"] = [p for p in raw if isinstance(p, str)]
